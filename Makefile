@@ -1,0 +1,28 @@
+# FaxSeal — two commands on a fresh Debian machine: `make run` and `make test`.
+SHELL := /bin/bash
+GO    ?= go
+
+# cgo interop helpers (spandsp peer) are behind this build tag; `make test` turns them on.
+TEST_TAGS ?= spandsp
+
+# Tesseract's OpenMP threads thrash a small machine (8x slower on 2 cores): one thread per client,
+# parallelism comes from our own worker pool. Must be set before the library loads.
+export OMP_THREAD_LIMIT := 1
+
+.PHONY: deps build run test bench fuzz vet
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	$(GO) build -o bin/faxseal ./cmd/faxseal
+
+run: build
+	./bin/faxseal serve --dev
+
+test: deps
+	$(GO) vet -tags $(TEST_TAGS) ./...
+	$(GO) test -tags $(TEST_TAGS) -timeout 18m ./...
+
+vet:
+	$(GO) vet -tags $(TEST_TAGS) ./...
