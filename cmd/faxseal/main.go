@@ -1,6 +1,7 @@
 // Command faxseal is the one binary of FaxSeal: the gateway (`serve`) and its operator tools.
 //
-// Each subcommand lives in its own file as a func(ctx, args) error and is listed in commands below.
+// Each subcommand lives in its own file (serve.go, convert.go, ...) and adds itself to commands in an
+// init func, so the file list of this directory is the list of commands.
 package main
 
 import (
@@ -20,7 +21,7 @@ type command struct {
 	run     func(ctx context.Context, args []string) error
 }
 
-// commands is the whole CLI. Keep it sorted by name for the usage text.
+// commands is the whole CLI, filled by the init funcs of the subcommand files.
 var commands = map[string]command{}
 
 func main() {
