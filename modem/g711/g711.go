@@ -65,7 +65,7 @@ func init() {
 		alawDecode[i] = alawToLinear(byte(i))
 	}
 	for i := range ulawEncode {
-		s := int16(i<<2) // the 14-bit index as the top bits of a 16-bit sample
+		s := int16(i << 2) // the 14-bit index as the top bits of a 16-bit sample
 		ulawEncode[i] = linearToULaw(s)
 	}
 	for i := range alawEncode {
