@@ -9,6 +9,10 @@ TEST_TAGS ?= spandsp
 # parallelism comes from our own worker pool. Must be set before the library loads.
 export OMP_THREAD_LIMIT := 1
 
+# The throwaway PostgreSQL cluster of `make test` (deleted afterwards). Set FAXSEAL_TEST_DATABASE_URL
+# to use a server of your own instead.
+TESTDB := $(CURDIR)/tmp/testdb
+
 .PHONY: deps build run test bench fuzz vet
 
 deps:
@@ -22,6 +26,11 @@ run: build
 
 test: deps
 	$(GO) vet -tags $(TEST_TAGS) ./...
+	@set -euo pipefail; \
+	if [ -z "$${FAXSEAL_TEST_DATABASE_URL:-}" ]; then \
+		trap '$(GO) run ./scripts/testdb stop "$(TESTDB)"' EXIT; \
+		export FAXSEAL_TEST_DATABASE_URL="$$($(GO) run ./scripts/testdb start "$(TESTDB)")"; \
+	fi; \
 	$(GO) test -tags $(TEST_TAGS) -timeout 18m ./...
 
 vet:
