@@ -1,0 +1,575 @@
+package v17
+
+import (
+	"math"
+
+	"github.com/faxseal/faxseal/modem/internal/dsp"
+)
+
+// Receiver front-end and loop parameters. The structure is the one the fax brief describes (§3.5);
+// the numbers were tuned on the loopback tests (see NOTES.md).
+const (
+	// Pass-band receive filter: RRC with 50 % roll-off (wider than the transmitter's 25 %, which
+	// gives the timing detector more band-edge energy; the equaliser absorbs the mismatch).
+	rxBeta   = 0.5
+	rxTaps   = 33
+	rxPhases = 64
+
+	// T/2 equaliser: 33 taps, 16 of them ahead of the main tap (brief §3.4).
+	eqLen = 33
+	eqPre = 16
+
+	// Carrier detection (brief §3.1/§3.4: fax cut-off -45.5 dBm0, ±2.5 dB hysteresis).
+	carrierOnDBm0  = -43.0
+	carrierOffDBm0 = -48.0
+	carrierShift   = 5
+
+	// maxCarrierOffsetHz is the largest carrier error accepted from the segment 1 estimate; anything
+	// beyond it is not a V.17 signal on a telephone line (spandsp uses the same bound).
+	maxCarrierOffsetHz = 20
+
+	// abPower is |A|² = |B|² on the constellation grid: the AGC scales the ABAB segment to it.
+	abPower = 40.0
+)
+
+// LMS step sizes, normalised to the tap count and the symbol power (stable below 2).
+const (
+	eqDeltaFast = 0.25
+	eqDeltaSlow = 0.05
+	eqDeltaData = 0.02
+)
+
+func eqMu(delta float64) float64 { return delta / (eqLen * abPower) }
+
+type rxStage int
+
+const (
+	rxIdle         rxStage = iota + 1 // no carrier
+	rxAcquire                         // carrier present: settle timing, look for ABAB
+	rxWaitReversal                    // in ABAB: wait for the phase reversal into segment 2
+	rxTrainLong                       // segment 2, long training: LMS on the known sequence
+	rxBridge                          // segment 3
+	rxTrainShort                      // segment 2, short training
+	rxData                            // segment 4 and data: Viterbi decoding
+	rxParked                          // training failed: wait for carrier down
+)
+
+// holdoffSymbols is how long adaptation stays frozen after a fill-in: the filter and equaliser windows
+// still hold the zeros that replaced the lost audio.
+const holdoffSymbols = eqLen/4 + rxTaps/3 + 2
+
+// Receiver is a V.17 demodulator. It is not safe for concurrent use.
+type Receiver struct {
+	rate   Rate
+	bits   int
+	points []complex128
+	sink   Sink
+	short  bool // the next training is expected to be short
+
+	cd     dsp.CarrierDetect
+	bb     *dsp.Baseband
+	eq     *dsp.Equalizer
+	ted    dsp.Gardner
+	timing dsp.PI
+	vits   [4]*viterbi
+	vit    *viterbi
+
+	gen  dsp.Scrambler // local copy of the transmitter's scrambler during training
+	desc dsp.Scrambler // data descrambler
+
+	stage   rxStage
+	count   int // symbols in the current stage
+	half    bool
+	mid     complex128
+	powAvg  float64 // running T/2 power, normalises the timing error
+	gain    float64 // AGC gain, fixed after segment 1
+	holdoff int
+
+	carrierKp, carrierKi float64
+
+	recent    [16]complex128 // last symbols (equaliser output), newest at recentPos
+	recentPos int
+	abab      int // consecutive symbols that look like ABAB
+	reversals int
+	freqAcc   complex128
+	mse       float64
+	mseN      int
+	state     uint8 // 4-point phase state in the bridge
+
+	diff    int // previous Y2Y1 for differential decoding
+	decoded int // symbols decoded since segment 4 began
+	onesBad int
+
+	saved struct {
+		valid bool
+		taps  [eqLen]complex128
+		step  int32
+		gain  float64
+	}
+}
+
+// NewReceiver returns a receiver for rate, delivering bits and events to sink, expecting a long
+// training.
+func NewReceiver(rate Rate, sink Sink) (*Receiver, error) {
+	r := &Receiver{
+		sink: sink,
+		cd:   dsp.NewCarrierDetect(carrierOnDBm0, carrierOffDBm0, carrierShift),
+		bb:   dsp.NewBaseband(carrierHz, baud, rxBeta, rxTaps, rxPhases),
+		eq:   dsp.NewEqualizer(eqLen, eqPre, eqMu(eqDeltaFast)),
+	}
+	for i, rt := range []Rate{Rate7200, Rate9600, Rate12000, Rate14400} {
+		r.vits[i] = newViterbi(rt.points())
+	}
+	if err := r.Restart(rate, false); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Restart prepares for the next transmission at rate, with a long or a short training. A short
+// training needs the state saved by a successful long training at the same rate; without it the
+// receiver expects a long one.
+func (r *Receiver) Restart(rate Rate, short bool) error {
+	if !rate.Valid() {
+		return ErrRate
+	}
+	if rate != r.rate {
+		r.saved.valid = false
+	}
+	r.rate, r.bits, r.points = rate, rate.bitsPerSymbol(), rate.points()
+	r.vit = r.vits[rate/2400-3]
+	r.short = short && r.saved.valid
+	r.cd.Reset()
+	r.reset()
+	return nil
+}
+
+// SetSink replaces the bit and event sink.
+func (r *Receiver) SetSink(s Sink) { r.sink = s }
+
+// reset returns to waiting for carrier, keeping the saved training state.
+func (r *Receiver) reset() {
+	r.stage = rxIdle
+	r.bb.Reset()
+	r.bb.Carrier.SetFreq(carrierHz)
+	r.eq.ResetTaps()
+	r.eq.ResetLine()
+	r.gain = 1
+	if r.short {
+		r.eq.Restore(r.saved.taps[:])
+		r.bb.Carrier.Step = r.saved.step
+		r.gain = r.saved.gain
+	}
+	r.ted.Reset()
+	r.timing = dsp.PI{}
+	r.half = false
+	r.powAvg = 0
+	r.holdoff = 0
+}
+
+func (r *Receiver) status(s Status) {
+	if r.sink != nil {
+		r.sink.ModemStatus(s)
+	}
+}
+
+// Receive demodulates a block of 8 kHz linear samples (normally 160, 20 ms). It never allocates.
+func (r *Receiver) Receive(samples []int16) {
+	for _, s := range samples {
+		x := float64(s)
+		present, changed := r.cd.Put(x)
+		if changed {
+			if present {
+				r.carrierUp()
+			} else {
+				r.carrierDown()
+			}
+		}
+		z, ok := r.bb.Put(x)
+		if !ok || !present || r.stage == rxParked {
+			continue
+		}
+		r.halfBaud(z * complex(r.gain, 0))
+	}
+}
+
+// FillIn tells the receiver that n samples were lost (a missing packet at playout time, brief §3.1):
+// the carrier phase, the symbol clock and the position in the training sequence advance as if they
+// had been received, with no adaptation, and the Viterbi decoder treats the lost symbols as erasures
+// so the bit count stays right.
+func (r *Receiver) FillIn(n int) {
+	if n <= 0 || !r.cd.Present() || r.stage == rxParked || r.stage == rxIdle {
+		return
+	}
+	skipped := r.bb.Fillin(n)
+	for range skipped {
+		r.eq.Put(0)
+		if r.half = !r.half; r.half {
+			continue
+		}
+		r.holdoff = holdoffSymbols
+		r.lostSymbol()
+	}
+	r.ted.Reset()
+}
+
+func (r *Receiver) carrierUp() {
+	r.reset()
+	r.stage = rxAcquire
+	r.count = 0
+	r.abab = 0
+	r.status(StatusCarrierUp)
+}
+
+func (r *Receiver) carrierDown() {
+	r.reset()
+	r.status(StatusCarrierDown)
+}
+
+func (r *Receiver) park() {
+	r.stage = rxParked
+	if !r.short {
+		r.saved.valid = false
+	}
+	r.status(StatusTrainingFailed)
+}
+
+// halfBaud processes one T/2 sample: every second one completes a symbol.
+func (r *Receiver) halfBaud(y complex128) {
+	r.eq.Put(y)
+	r.powAvg += (dsp.Abs2(y) - r.powAvg) / 64
+	if r.half = !r.half; r.half {
+		r.mid = y
+		return
+	}
+	if r.holdoff > 0 {
+		r.holdoff--
+	} else if r.powAvg > 0 {
+		// Gardner timing (brief §3.5 item 4): a positive error means the on-time samples are late.
+		e := r.ted.Error(r.mid, y) / r.powAvg
+		r.bb.AdjustTiming(-r.timing.Update(e))
+	}
+	r.symbol(r.eq.Output())
+}
+
+// remember stores an equaliser output in the ring of recent symbols.
+func (r *Receiver) remember(z complex128) {
+	r.recentPos = (r.recentPos + 1) % len(r.recent)
+	r.recent[r.recentPos] = z
+}
+
+// ago returns the symbol j places before the newest.
+func (r *Receiver) ago(j int) complex128 {
+	return r.recent[(r.recentPos-j+len(r.recent))%len(r.recent)]
+}
+
+func (r *Receiver) symbol(z complex128) {
+	r.count++
+	switch r.stage {
+	case rxAcquire:
+		r.acquire(z)
+	case rxWaitReversal:
+		r.waitReversal(z)
+	case rxTrainLong, rxBridge, rxTrainShort:
+		r.train(z)
+	case rxData:
+		r.data(z)
+	}
+}
+
+// acquire lets the symbol timing settle on segment 1 and checks it really is ABAB: consecutive points
+// 90° apart (TEP's unmodulated carrier is not), then fixes the AGC gain from their power.
+func (r *Receiver) acquire(z complex128) {
+	prev := r.ago(0)
+	r.remember(z)
+	if r.count == 1 {
+		r.timing = dsp.PI{Kp: 0.4, Ki: 0.02, Limit: 0.05}
+	}
+	p := real(z)*imag(prev) - imag(z)*real(prev) // Im(z·conj(prev)), sign aside
+	q := real(z)*real(prev) + imag(z)*imag(prev)
+	if math.Abs(p) > 2*math.Abs(q) && r.count > 1 {
+		r.abab++
+	} else {
+		r.abab = 0
+	}
+	if r.count >= 48 && r.abab >= 16 {
+		var pw float64
+		for j := range 16 {
+			pw += dsp.Abs2(r.ago(j))
+		}
+		pw /= 16
+		if pw <= 0 {
+			r.park()
+			return
+		}
+		g := math.Sqrt(abPower / pw)
+		r.gain *= g
+		for j := range r.recent {
+			r.recent[j] *= complex(g, 0)
+		}
+		r.timing.Kp, r.timing.Ki = 0.1, 0.005
+		r.stage, r.count = rxWaitReversal, 0
+		r.reversals = 0
+		r.freqAcc = 0
+		return
+	}
+	// TEP (480 + 48 symbols) plus segment 1 (256) is the longest run before ABAB has to be seen.
+	if r.count > tepCarrierSymbols+tepSilenceSymbols+seg1Symbols {
+		r.park()
+	}
+}
+
+// waitReversal accumulates the carrier rotation over ABAB and waits for segment 2, whose first two
+// points (C, D) are A and B reversed: two symbols in a row more than 90° from the ones two before.
+func (r *Receiver) waitReversal(z complex128) {
+	w := z * conj(r.ago(1))
+	r.remember(z)
+	if r.holdoff > 0 {
+		r.reversals = 0
+		return
+	}
+	if real(w) < 0 && dsp.Abs2(z) > abPower/4 {
+		r.reversals++
+	} else {
+		r.reversals = 0
+		r.freqAcc += w
+	}
+	if r.reversals == 2 {
+		r.startSegment2()
+		return
+	}
+	if r.count > seg1Symbols {
+		r.park()
+	}
+}
+
+// startSegment2 runs at the second symbol of segment 2: it corrects the carrier frequency from the
+// rotation seen over segment 1 ("slam the carrier into line"), rotates the equaliser so the points sit
+// where segment 2 puts them, and starts the local copy of the scrambler.
+func (r *Receiver) startSegment2() {
+	perSymbol := 0.0 // carrier rotation per symbol, radians
+	if r.freqAcc != 0 {
+		perSymbol = math.Atan2(imag(r.freqAcc), real(r.freqAcc)) / 2
+	}
+	hz := perSymbol / (2 * math.Pi) * baud
+	if math.Abs(hz) > maxCarrierOffsetHz {
+		r.park()
+		return
+	}
+	if !r.short {
+		r.bb.Carrier.Step += dsp.PhaseStep(hz)
+	}
+	// Newest first: D, C (segment 2) then B, A, B, A ... (segment 1), each corrected for the rotation
+	// accumulated since it arrived.
+	var acc complex128
+	for j, ref := range reversalRefs {
+		rot := complex(math.Cos(perSymbol*float64(j)), math.Sin(perSymbol*float64(j)))
+		acc += r.ago(j) * conj(ref) * rot
+	}
+	phase := math.Atan2(imag(acc), real(acc))
+	derot := complex(math.Cos(-phase), math.Sin(-phase))
+	for i := range r.eq.Taps {
+		r.eq.Taps[i] *= derot
+	}
+	r.gen = dsp.NewScrambler(18, 23)
+	r.gen.Reg = scramblerSeed
+	r.genDibit()
+	r.genDibit()
+	r.mse, r.mseN = 0, 0
+	r.count = 2 // segment 2 symbols seen
+	if r.short {
+		r.stage = rxTrainShort
+		r.eq.Mu = eqMu(eqDeltaSlow)
+		r.carrierKp, r.carrierKi = 0.05, 0
+		r.timing.Kp, r.timing.Ki = 0.02, 0.0005
+	} else {
+		r.stage = rxTrainLong
+		r.eq.Mu = eqMu(eqDeltaFast)
+		r.carrierKp, r.carrierKi = 0.05, 0.002
+	}
+	r.status(StatusTraining)
+}
+
+// reversalRefs are the last eight points sent when segment 2's second symbol arrives, newest first.
+var reversalRefs = [8]complex128{pointD, pointC, pointB, pointA, pointB, pointA, pointB, pointA}
+
+// genDibit returns the next pair of scrambled ones from the local scrambler.
+func (r *Receiver) genDibit() int {
+	hi := r.gen.Scramble(1)
+	return hi<<1 | r.gen.Scramble(1)
+}
+
+// nextTrainingPoint returns the point the transmitter sends at the current training position
+// (r.count counts symbols of the stage, the current one included).
+func (r *Receiver) nextTrainingPoint() complex128 {
+	if r.stage == rxBridge {
+		k := uint(r.count-1) & 7 * 2
+		hi := r.gen.Scramble(bridgeWord >> k & 1)
+		d := hi<<1 | r.gen.Scramble(bridgeWord>>(k+1)&1)
+		r.state = (r.state + bridgeStep[d]) & 3
+		return abcd[r.state]
+	}
+	r.state = seg2Point[r.genDibit()]
+	return abcd[r.state]
+}
+
+// adapt trains the equaliser and carrier loop towards ref, unless the windows still hold fill-in.
+func (r *Receiver) adapt(z, ref complex128) {
+	if r.holdoff > 0 {
+		return
+	}
+	r.eq.Adapt(ref - z)
+	e := dsp.PhaseError(z, ref)
+	r.bb.Carrier.Rotate(r.carrierKp * e)
+	r.bb.Carrier.Step += dsp.RadiansToPhase(r.carrierKi * e / (dsp.SampleRate / baud))
+}
+
+// train handles segments 2 and 3 against the locally generated sequence.
+func (r *Receiver) train(z complex128) {
+	ref := r.nextTrainingPoint()
+	r.adapt(z, ref)
+	switch r.stage {
+	case rxTrainLong:
+		if r.count == 1000 {
+			r.eq.Mu = eqMu(eqDeltaSlow)
+			r.carrierKp, r.carrierKi = 0.03, 0.0005
+			r.timing.Kp, r.timing.Ki = 0.02, 0.0005
+		}
+		if r.count > seg2LongSymbols-512 && r.holdoff == 0 {
+			r.mse += dsp.Abs2(ref - z)
+			r.mseN++
+		}
+		if r.count == seg2LongSymbols {
+			if !r.trainedWell() {
+				r.park()
+				return
+			}
+			r.stage, r.count = rxBridge, 0
+		}
+	case rxBridge:
+		if r.count == seg3Symbols {
+			r.startSegment4()
+		}
+	case rxTrainShort:
+		if r.count > 8 && r.holdoff == 0 {
+			r.mse += dsp.Abs2(ref - z)
+			r.mseN++
+		}
+		if r.count == seg2ShortSymbols {
+			if !r.trainedWell() {
+				r.park()
+				return
+			}
+			r.startSegment4()
+		}
+	}
+}
+
+// trainedWell judges the equaliser on the mean squared error over the end of segment 2: it must be
+// well inside the decision distance of the data constellation.
+func (r *Receiver) trainedWell() bool {
+	if r.mseN == 0 {
+		return true // every measured symbol was lost; let segment 4 decide
+	}
+	return r.mse/float64(r.mseN) < r.rate.minDistance2()/4
+}
+
+func (r *Receiver) startSegment4() {
+	r.stage, r.count = rxData, 0
+	r.vit.reset()
+	r.desc = r.gen // the transmitter's register at the start of segment 4
+	r.diff = firstDiff(r.short)
+	r.decoded = 0
+	r.onesBad = 0
+	r.eq.Mu = eqMu(eqDeltaData)
+	r.carrierKp, r.carrierKi = 0.02, 0.0002
+	r.timing.Kp, r.timing.Ki = 0.01, 0.0002
+}
+
+// data decodes segment 4 (the trellis-coded ones that prove the training) and then the data.
+func (r *Receiver) data(z complex128) {
+	nearest, decided, ok := r.vit.decode(z)
+	r.adapt(z, r.points[nearest])
+	if ok {
+		r.output(decided)
+	}
+}
+
+// output differentially decodes and descrambles one decided label.
+func (r *Receiver) output(label int) {
+	y21 := label >> 1 & 3
+	q := (y21-r.diff)&3 | label>>3<<2
+	r.diff = y21
+	r.decoded++
+	for i := range r.bits {
+		b := r.desc.Descramble(q >> i & 1)
+		if r.decoded <= seg4Symbols {
+			r.onesBad += 1 - b
+			continue
+		}
+		if r.sink != nil {
+			r.sink.PutBit(b)
+		}
+	}
+	if r.decoded == seg4Symbols {
+		// V.17 §2.5.1: segment 4 is all ones. Allow a few errors (a fill-in may fall here).
+		if r.onesBad*8 > seg4Symbols*r.bits {
+			r.park()
+			return
+		}
+		if !r.short {
+			r.saved.valid = true
+			r.eq.Save(r.saved.taps[:])
+			r.saved.step = r.bb.Carrier.Step
+			r.saved.gain = r.gain
+		}
+		r.status(StatusTrainingSucceeded)
+	}
+}
+
+// lostSymbol keeps the stage position in step over a symbol lost to fill-in.
+func (r *Receiver) lostSymbol() {
+	r.count++
+	switch r.stage {
+	case rxAcquire:
+		r.remember(0)
+		r.abab = 0
+	case rxWaitReversal:
+		r.remember(0)
+		r.reversals = 0
+		if r.count > seg1Symbols {
+			r.park()
+		}
+	case rxTrainLong, rxBridge, rxTrainShort:
+		r.train(r.nextTrainingPointPeek())
+	case rxData:
+		// An erasure: the survivors' decision for it is arbitrary, but the bit count stays right.
+		if label, ok := r.vit.erase(); ok {
+			r.output(label)
+		}
+	}
+}
+
+// nextTrainingPointPeek returns a stand-in received point for a lost training symbol: the expected
+// point itself, so train() advances the sequence and measures no error. Adaptation is frozen by the
+// hold-off anyway.
+func (r *Receiver) nextTrainingPointPeek() complex128 {
+	g, s := r.gen, r.state
+	p := r.nextTrainingPoint()
+	r.gen, r.state = g, s
+	return p
+}
+
+// Rate returns the rate the receiver is set for.
+func (r *Receiver) Rate() Rate { return r.rate }
+
+// CarrierPresent reports whether the carrier detector sees a signal.
+func (r *Receiver) CarrierPresent() bool { return r.cd.Present() }
+
+// CarrierOffsetHz returns the carrier frequency error the receiver is correcting.
+func (r *Receiver) CarrierOffsetHz() float64 { return r.bb.Carrier.Freq() - carrierHz }
+
+// SignalDBm0 returns the received level.
+func (r *Receiver) SignalDBm0() float64 { return dsp.PowerDBm0(r.cd.Power()) }
+
+func conj(z complex128) complex128 { return complex(real(z), -imag(z)) }

@@ -1,0 +1,52 @@
+package v17
+
+// Training sequence (ITU-T V.17 §2.5.1, Table 3), in symbols at 2400 baud:
+//
+//	TEP (optional, §2.5.1 note): 480 symbols of unmodulated carrier (point A) then 48 of silence,
+//	    ≈200 ms + 20 ms of talker echo protection.
+//	segment 1: 256 symbols alternating A, B (ABAB...), starting with A.
+//	segment 2: scrambled binary ones sent as dibits on the 4-point set: 2976 symbols in the long
+//	    training, 38 in the short one.
+//	segment 3: 64 symbols of the scrambled bridge pattern, differentially encoded on the 4-point set
+//	    (long training only).
+//	segment 4: 48 symbols of scrambled binary ones through the trellis encoder at the data rate.
+//
+// After the data, the turn-off sequence is 32 symbols of scrambled ones followed by 48 symbols of
+// silence so the last data symbol leaves the receiver's filters and Viterbi decoder.
+const (
+	tepCarrierSymbols = 480
+	tepSilenceSymbols = 48
+	seg1Symbols       = 256
+	seg2LongSymbols   = 2976
+	seg2ShortSymbols  = 38
+	seg3Symbols       = 64
+	seg4Symbols       = 48
+	shutdownOnes      = 32
+	shutdownSilence   = 48
+)
+
+// scramblerSeed is the scrambler register at the start of every training sequence. V.17 leaves the
+// initial state open, but a receiver trained from a locally generated copy of segment 2 (as spandsp's
+// is) must start from the same state, so FaxSeal uses spandsp's value for interoperability.
+const scramblerSeed = 0x2ECDD5
+
+// bridgeWord is the 16-bit pattern that segment 3 repeats into the scrambler, least significant bit
+// first (V.17 Table 3 note: 1000 1000 1000 0000 read from the right).
+const bridgeWord = 0x8880
+
+// seg2Point maps a segment 2 dibit (first bit in the high position) to its point's index in abcd:
+// 00 -> C, 01 -> D, 10 -> B, 11 -> A.
+var seg2Point = [4]uint8{2, 3, 1, 0}
+
+// bridgeStep maps a segment 3 dibit to the number of 90° steps the point advances from the last one:
+// 00 -> +90°, 01 -> 0°, 10 -> +180°, 11 -> +270°.
+var bridgeStep = [4]uint8{1, 0, 2, 3}
+
+// firstDiff is the differential encoder's previous Y2Y1 at the start of segment 4: 1 after a long
+// training, 0 after a short one (the receiver does not depend on it: segment 4 carries only ones).
+func firstDiff(short bool) int {
+	if short {
+		return 0
+	}
+	return 1
+}
