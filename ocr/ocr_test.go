@@ -1,0 +1,216 @@
+package ocr
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestMain restarts the test binary with OMP_THREAD_LIMIT=1 when `go test` was run without it (the
+// Makefile exports it): OpenMP reads it only at library load, see the package comment.
+func TestMain(m *testing.M) {
+	if err := ReexecSingleThreaded(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+func TestSingleThreaded(t *testing.T) {
+	if !SingleThreaded() {
+		t.Fatalf("%s=%q after TestMain", ThreadLimitEnv, os.Getenv(ThreadLimitEnv))
+	}
+}
+
+// textPDF writes a one-page PDF (US Letter) showing lines in Courier at size pt, by hand: the
+// test then depends on nothing but poppler to rasterise it, as the send path does. Courier, because
+// poppler substitutes a system font for the standard 14 and only a monospaced substitute keeps the
+// PDF's glyph spacing (Helvetica set in DejaVu Sans leaves gaps that split words).
+func textPDF(t *testing.T, dir string, pt int, lines []string) string {
+	t.Helper()
+	var content bytes.Buffer
+	fmt.Fprintf(&content, "BT /F1 %d Tf 72 740 Td %d TL\n", pt, pt*3/2)
+	for _, l := range lines {
+		fmt.Fprintf(&content, "(%s) '\n", strings.NewReplacer(`\`, `\\`, "(", `\(`, ")", `\)`).Replace(l))
+	}
+	content.WriteString("ET\n")
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%sendstream", content.Len(), content.Bytes()),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>",
+	}
+	var pdf bytes.Buffer
+	pdf.WriteString("%PDF-1.4\n")
+	offsets := make([]int, len(objs))
+	for i, o := range objs {
+		offsets[i] = pdf.Len()
+		fmt.Fprintf(&pdf, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := pdf.Len()
+	fmt.Fprintf(&pdf, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&pdf, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&pdf, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	path := filepath.Join(dir, "page.pdf")
+	if err := os.WriteFile(path, pdf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// rasterise renders the PDF's first page to 1 bit at xres x yres with poppler, as a fax page.
+func rasterise(t *testing.T, pdf string, xres, yres int) Page {
+	t.Helper()
+	if _, err := exec.LookPath("pdftoppm"); err != nil {
+		t.Skip("pdftoppm (poppler-utils) not installed")
+	}
+	out := filepath.Join(filepath.Dir(pdf), "page")
+	cmd := exec.Command("pdftoppm", "-mono", "-singlefile", "-rx", strconv.Itoa(xres), "-ry", strconv.Itoa(yres), pdf, out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v: %s", err, b)
+	}
+	raw, err := os.ReadFile(out + ".pbm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := parsePBM(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg.XRes, pg.YRes = xres, yres
+	return pg
+}
+
+// parsePBM reads a binary PBM (P4) as pdftoppm -mono writes it: header, then packed rows.
+func parsePBM(raw []byte) (Page, error) {
+	var w, h int
+	var magic string
+	n, err := fmt.Sscan(string(raw[:min(len(raw), 64)]), &magic, &w, &h)
+	if err != nil || n != 3 || magic != "P4" {
+		return Page{}, fmt.Errorf("not a P4 PBM: %v", err)
+	}
+	// The header ends after the height and exactly one whitespace byte.
+	hdr := regexp.MustCompile(`^P4\s+\d+\s+\d+\s`).Find(raw)
+	data := raw[len(hdr):]
+	if len(data) < (w+7)/8*h {
+		return Page{}, fmt.Errorf("PBM short: %d bytes", len(data))
+	}
+	return Page{Width: w, Height: h, Bits: data}, nil
+}
+
+var wordRE = regexp.MustCompile(`[A-Za-z0-9-]+`)
+
+// found returns the fraction of the words of lines that appear in text, and the missing ones.
+func found(lines []string, text string) (float64, []string) {
+	have := map[string]bool{}
+	for _, w := range wordRE.FindAllString(strings.ToLower(text), -1) {
+		have[w] = true
+	}
+	var total int
+	var missing []string
+	for _, l := range lines {
+		for _, w := range wordRE.FindAllString(strings.ToLower(l), -1) {
+			total++
+			if !have[w] {
+				missing = append(missing, w)
+			}
+		}
+	}
+	return 1 - float64(len(missing))/float64(total), missing
+}
+
+var referralLines = []string{
+	"FAXSEAL REFERRAL",
+	"Patient name: Jane Smith",
+	"Date of birth: 1980-03-15",
+	"Diagnosis: Type 2 Diabetes",
+	"Medications: Metformin 500mg, Lisinopril 10mg",
+	"Please call the clinic before Thursday afternoon.",
+}
+
+// TestStandardResolutionPage renders known text, thresholds it to 1 bit at fax standard resolution
+// (204x98 dpi), OCRs it through the pool and finds the words.
+func TestStandardResolutionPage(t *testing.T) {
+	pg := rasterise(t, textPDF(t, t.TempDir(), 10, referralLines), 204, 98)
+	if pg.Width < 1700 || pg.Height < 1000 || pg.Height > 1100 {
+		t.Fatalf("standard-resolution Letter page is %dx%d", pg.Width, pg.Height)
+	}
+	pool, err := NewPool(Options{Size: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	text, err := pool.Page(context.Background(), pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frac, missing := found(referralLines, text)
+	t.Logf("%.0f%% of the words found; missing %q\n%s", 100*frac, missing, text)
+	if frac < 0.9 {
+		t.Fatalf("only %.0f%% of the words found; missing %q", 100*frac, missing)
+	}
+	for _, w := range []string{"jane", "smith", "1980-03-15", "metformin", "diabetes"} {
+		if !strings.Contains(strings.ToLower(text), w) {
+			t.Errorf("%q not found", w)
+		}
+	}
+}
+
+func TestPagesInParallel(t *testing.T) {
+	dir := t.TempDir()
+	a := rasterise(t, textPDF(t, dir, 14, []string{"First page: invoice 48213"}), 204, 196)
+	b := rasterise(t, textPDF(t, dir, 14, []string{"Second page: signature required"}), 204, 196)
+	pool, err := NewPool(Options{Size: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	texts, err := pool.Pages(context.Background(), []Page{a, b, {Width: 10, Height: 10, XRes: 204, YRes: 98}})
+	if !errors.Is(err, ErrPage) || !strings.Contains(err.Error(), "page 3") {
+		t.Fatalf("a bad third page: err = %v", err)
+	}
+	texts, err = pool.Pages(context.Background(), []Page{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(texts) != 2 || !strings.Contains(texts[0], "48213") || !strings.Contains(texts[1], "signature") {
+		t.Fatalf("texts %q", texts)
+	}
+	if j := Join(texts); !strings.Contains(j, "\f") || !strings.HasPrefix(j, texts[0]) {
+		t.Fatalf("Join = %q", j)
+	}
+}
+
+func TestPoolClosedAndCanceled(t *testing.T) {
+	pool, err := NewPool(Options{Size: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := Page{Width: 8, Height: 8, Bits: make([]byte, 8), XRes: 204, YRes: 196}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// Hold the only client so the canceled context decides.
+	c := <-pool.idle
+	if _, err := pool.Page(ctx, pg); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled: %v", err)
+	}
+	pool.idle <- c
+	pool.Close()
+	if _, err := pool.Page(context.Background(), pg); !errors.Is(err, ErrClosed) {
+		t.Fatalf("closed: %v", err)
+	}
+	if pool.Close() != nil {
+		t.Fatal("second Close")
+	}
+}
