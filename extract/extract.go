@@ -63,11 +63,10 @@ const (
 	StatusPending         // queued, or waiting for OCR
 	StatusDone            // extractedData holds a validated answer
 	StatusFailed          // every attempt failed; the reason is logged with the fax
-	StatusDisabled        // the server has no model configured (FAXSEAL_OPENAI_* unset)
-	StatusSkipped         // the partner has no extractionSchema
+	StatusDisabled        // extraction is off: no model configured (FAXSEAL_OPENAI_* unset) or no extractionSchema
 )
 
-var statusNames = [...]string{"", "pending", "done", "failed", "disabled", "skipped"}
+var statusNames = [...]string{"", "pending", "done", "failed", "disabled"}
 
 func (s Status) String() string {
 	if s <= statusInvalid || int(s) >= len(statusNames) {

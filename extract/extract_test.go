@@ -228,7 +228,7 @@ func TestDisabled(t *testing.T) {
 }
 
 func TestStatus(t *testing.T) {
-	for s := StatusPending; s <= StatusSkipped; s++ {
+	for s := StatusPending; s <= StatusDisabled; s++ {
 		p, err := ParseStatus(s.String())
 		if err != nil || p != s {
 			t.Errorf("ParseStatus(%q) = %v, %v", s, p, err)
