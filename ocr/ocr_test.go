@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -69,44 +68,24 @@ func textPDF(t *testing.T, dir string, pt int, lines []string) string {
 	return path
 }
 
-// rasterise renders the PDF's first page to 1 bit at xres x yres with poppler, as a fax page.
+// rasterise renders the PDF's first page to 1 bit at xres x yres through RasterizePDF, as a fax page.
 func rasterise(t *testing.T, pdf string, xres, yres int) Page {
 	t.Helper()
 	if _, err := exec.LookPath("pdftoppm"); err != nil {
 		t.Skip("pdftoppm (poppler-utils) not installed")
 	}
-	out := filepath.Join(filepath.Dir(pdf), "page")
-	cmd := exec.Command("pdftoppm", "-mono", "-singlefile", "-rx", strconv.Itoa(xres), "-ry", strconv.Itoa(yres), pdf, out)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v: %s", err, b)
-	}
-	raw, err := os.ReadFile(out + ".pbm")
+	raw, err := os.ReadFile(pdf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pg, err := parsePBM(raw)
+	pages, err := RasterizePDF(context.Background(), raw, xres, yres, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pg.XRes, pg.YRes = xres, yres
-	return pg
-}
-
-// parsePBM reads a binary PBM (P4) as pdftoppm -mono writes it: header, then packed rows.
-func parsePBM(raw []byte) (Page, error) {
-	var w, h int
-	var magic string
-	n, err := fmt.Sscan(string(raw[:min(len(raw), 64)]), &magic, &w, &h)
-	if err != nil || n != 3 || magic != "P4" {
-		return Page{}, fmt.Errorf("not a P4 PBM: %v", err)
+	if len(pages) != 1 || pages[0].XRes != xres || pages[0].YRes != yres {
+		t.Fatalf("%d pages, first %+v", len(pages), pages[0])
 	}
-	// The header ends after the height and exactly one whitespace byte.
-	hdr := regexp.MustCompile(`^P4\s+\d+\s+\d+\s`).Find(raw)
-	data := raw[len(hdr):]
-	if len(data) < (w+7)/8*h {
-		return Page{}, fmt.Errorf("PBM short: %d bytes", len(data))
-	}
-	return Page{Width: w, Height: h, Bits: data}, nil
+	return pages[0]
 }
 
 var wordRE = regexp.MustCompile(`[A-Za-z0-9-]+`)
@@ -197,7 +176,7 @@ func TestPoolClosedAndCanceled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pg := Page{Width: 8, Height: 8, Bits: make([]byte, 8), XRes: 204, YRes: 196}
+	pg := Page{Width: 8, Height: 8, Pix: make([]byte, 8), XRes: 204, YRes: 196}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	// Hold the only client so the canceled context decides.
@@ -213,4 +192,13 @@ func TestPoolClosedAndCanceled(t *testing.T) {
 	if pool.Close() != nil {
 		t.Fatal("second Close")
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -8,11 +8,12 @@ import (
 
 // Page is one decoded fax page: a 1-bit bitmap in packed rows, most significant bit first, a set
 // bit black (the PBM convention, which T.4 pages decode to), with the resolution it was sent at.
+// Its fields are those of g3.Page, in the same order, so a decoded page converts with ocr.Page(*p).
 type Page struct {
-	Width, Height int    // pixels
+	Width, Height int
 	Stride        int    // bytes per row; 0 means (Width+7)/8
-	Bits          []byte // Height rows of Stride bytes
 	XRes, YRes    int    // dots per inch: fax standard is 204x98, fine 204x196, superfine 204x391
+	Pix           []byte // Height rows of Stride bytes
 }
 
 // ErrPage is matched by every invalid Page.
@@ -42,8 +43,8 @@ func (pg Page) Validate() error {
 		return fmt.Errorf("%w: %dx%d pixels", ErrPage, pg.Width, pg.Height)
 	case pg.stride() < (pg.Width+7)/8:
 		return fmt.Errorf("%w: stride %d too small for width %d", ErrPage, pg.stride(), pg.Width)
-	case len(pg.Bits) < pg.stride()*(pg.Height-1)+(pg.Width+7)/8:
-		return fmt.Errorf("%w: %d bytes for %dx%d at stride %d", ErrPage, len(pg.Bits), pg.Width, pg.Height, pg.stride())
+	case len(pg.Pix) < pg.stride()*(pg.Height-1)+(pg.Width+7)/8:
+		return fmt.Errorf("%w: %d bytes for %dx%d at stride %d", ErrPage, len(pg.Pix), pg.Width, pg.Height, pg.stride())
 	case pg.XRes < 50 || pg.YRes < 50 || pg.XRes > 1200 || pg.YRes > 1200:
 		return fmt.Errorf("%w: resolution %dx%d dpi", ErrPage, pg.XRes, pg.YRes)
 	}
@@ -51,7 +52,7 @@ func (pg Page) Validate() error {
 }
 
 func (pg Page) black(x, y int) bool {
-	return pg.Bits[y*pg.stride()+x>>3]&(0x80>>(x&7)) != 0
+	return pg.Pix[y*pg.stride()+x>>3]&(0x80>>(x&7)) != 0
 }
 
 // Resample returns the page as 8-bit gray (0 black, 255 white) at ocrDPI in both directions, with

@@ -8,10 +8,10 @@ import (
 func TestValidate(t *testing.T) {
 	for _, pg := range []Page{
 		{},
-		{Width: 8, Height: 1, Bits: []byte{0}, XRes: 0, YRes: 98},
-		{Width: 9, Height: 1, Bits: []byte{0}, XRes: 204, YRes: 98},
-		{Width: 8, Height: 2, Stride: 1, Bits: []byte{0}, XRes: 204, YRes: 98},
-		{Width: 16, Height: 1, Stride: 1, Bits: []byte{0, 0}, XRes: 204, YRes: 98},
+		{Width: 8, Height: 1, Pix: []byte{0}, XRes: 0, YRes: 98},
+		{Width: 9, Height: 1, Pix: []byte{0}, XRes: 204, YRes: 98},
+		{Width: 8, Height: 2, Stride: 1, Pix: []byte{0}, XRes: 204, YRes: 98},
+		{Width: 16, Height: 1, Stride: 1, Pix: []byte{0, 0}, XRes: 204, YRes: 98},
 		{Width: -1, Height: 1, XRes: 204, YRes: 98},
 		{Width: 1 << 20, Height: 1, XRes: 204, YRes: 98},
 	} {
@@ -26,10 +26,10 @@ func TestValidate(t *testing.T) {
 func TestResample(t *testing.T) {
 	// 204x98: left half black, right half white; stride padded to 30 bytes.
 	const w, h = 204, 98
-	pg := Page{Width: w, Height: h, Stride: 30, Bits: make([]byte, 30*h), XRes: 204, YRes: 98}
+	pg := Page{Width: w, Height: h, Stride: 30, Pix: make([]byte, 30*h), XRes: 204, YRes: 98}
 	for y := range h {
 		for x := range w / 2 {
-			pg.Bits[y*30+x/8] |= 0x80 >> (x % 8)
+			pg.Pix[y*30+x/8] |= 0x80 >> (x % 8)
 		}
 	}
 	gray, gw, gh, err := pg.Resample()
@@ -70,7 +70,7 @@ func FuzzResample(f *testing.F) {
 		if w*h > 1<<16 || xres > 400 || yres > 400 { // keep each run small
 			return
 		}
-		pg := Page{Width: w, Height: h, Stride: stride, Bits: bits, XRes: xres, YRes: yres}
+		pg := Page{Width: w, Height: h, Stride: stride, Pix: bits, XRes: xres, YRes: yres}
 		gray, gw, gh, err := pg.Resample()
 		if err != nil {
 			return
@@ -95,12 +95,12 @@ func FuzzResample(f *testing.F) {
 
 func BenchmarkResampleStandard(b *testing.B) {
 	// An A4-width standard-resolution page (1728x1143) with a text-like pattern.
-	pg := Page{Width: 1728, Height: 1143, Bits: make([]byte, 216*1143), XRes: 204, YRes: 98}
-	for i := range pg.Bits {
-		pg.Bits[i] = byte(i*7) & 0x3c
+	pg := Page{Width: 1728, Height: 1143, Pix: make([]byte, 216*1143), XRes: 204, YRes: 98}
+	for i := range pg.Pix {
+		pg.Pix[i] = byte(i*7) & 0x3c
 	}
 	b.ReportAllocs()
-	b.SetBytes(int64(len(pg.Bits)))
+	b.SetBytes(int64(len(pg.Pix)))
 	for b.Loop() {
 		if _, _, _, err := pg.Resample(); err != nil {
 			b.Fatal(err)
