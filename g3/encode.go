@@ -1,0 +1,384 @@
+// Copyright 2026 The FaxSeal Authors. SPDX-License-Identifier: Apache-2.0
+
+package g3
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+)
+
+// A code is a code word of T.4 Tables 2-4: the low n bits of bits, first bit most significant.
+type code struct {
+	bits uint16
+	n    uint8
+}
+
+// An Encoder codes rows as MH, MR or MMR. Rows go in with WriteRow and coded bytes come out with
+// Next as they are produced, so a sender can transmit a page while it is being coded; EncodePage
+// codes a whole Page. Rows are turned into lists of changing elements 64 pixels at a time, and the
+// two-dimensional coding walks those lists, never the bitmap (the method of spandsp's encoder).
+// The output is the canonical coding of T.4 §4.2.1.3.4 and T.6 §2.2.3: the same bytes libtiff writes.
+// A reused Encoder allocates nothing once its buffers have grown.
+type Encoder struct {
+	opts  Options
+	width int32
+
+	cur, ref []int32 // changing elements of the coding and reference lines, with sentinels
+	nref     int
+	inv      []byte // the inverted row, with BlackIs0
+
+	out      []byte // coded bytes not yet taken by Next
+	taken    int64  // bytes taken by Next
+	acc      uint64 // pending bits, the last nacc of them valid, right-aligned
+	nacc     uint
+	rowStart int64 // bit offset where the current T.4 row (its EOL) started, for MinRowBits
+	rows     int
+	closed   bool
+}
+
+// NewEncoder returns an encoder for opts (Height is ignored).
+func NewEncoder(opts Options) (*Encoder, error) {
+	e := new(Encoder)
+	if err := e.Reset(opts); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Reset starts a new page, dropping any coded bytes not yet taken.
+func (e *Encoder) Reset(opts Options) error {
+	opts.Height = 0
+	if err := opts.check(); err != nil {
+		return err
+	}
+	e.opts = opts
+	e.width = int32(opts.Width)
+	if n := opts.Width + 8; cap(e.cur) < n {
+		e.cur = make([]int32, n)
+		e.ref = make([]int32, n)
+	}
+	e.cur, e.ref = e.cur[:opts.Width+8], e.ref[:opts.Width+8]
+	e.nref = 0
+	for i := 0; i < 4; i++ {
+		e.ref[i] = e.width
+	}
+	e.out = e.out[:0]
+	e.acc, e.nacc, e.rowStart, e.rows, e.closed, e.taken = 0, 0, 0, 0, false, 0
+	return nil
+}
+
+// Rows returns the number of rows coded since Reset.
+func (e *Encoder) Rows() int { return e.rows }
+
+// Next returns the coded bytes produced since the last call (only whole bytes; Close flushes the
+// rest). The slice is valid until the next call of any method.
+func (e *Encoder) Next() []byte {
+	b := e.out
+	e.taken += int64(len(b))
+	e.out = e.out[:0]
+	return b
+}
+
+// WriteRow codes one packed row of at least (Width+7)/8 bytes (1 = black, or 1 = white with
+// BlackIs0). Bits after the last pixel are ignored.
+func (e *Encoder) WriteRow(row []byte) error {
+	if e.closed {
+		return ErrClosed
+	}
+	stride := (e.opts.Width + 7) / 8
+	if len(row) < stride {
+		return ErrRowSize
+	}
+	if e.rows >= MaxRows {
+		return fmt.Errorf("%w: more than %d rows", ErrLimit, MaxRows)
+	}
+	if e.opts.BlackIs0 {
+		if cap(e.inv) < stride {
+			e.inv = make([]byte, stride)
+		}
+		e.inv = e.inv[:stride]
+		copy(e.inv, row)
+		invertRow(e.inv, e.opts.Width)
+		row = e.inv
+	}
+	k := rowChanges(row[:stride], e.width, e.cur)
+	w := e.width
+	e.cur[k], e.cur[k+1], e.cur[k+2], e.cur[k+3] = w, w, w, w
+	switch e.opts.Compression {
+	case MH:
+		e.startT4Row(false)
+		e.code1D(k)
+	case MR:
+		oneD := e.rows%e.opts.K == 0
+		e.startT4Row(oneD)
+		if oneD {
+			e.code1D(k)
+		} else {
+			e.code2D()
+		}
+	case MMR:
+		if e.opts.AlignRows {
+			e.align()
+		}
+		e.code2D()
+	}
+	e.cur, e.ref = e.ref, e.cur
+	e.nref = k
+	e.rows++
+	return nil
+}
+
+// Close ends the page with RTC (T.4 §4.1.4: six EOLs, each with tag bit 1 in MR) or EOFB (T.6
+// §2.4.4: two EOLs) unless NoTrailer is set, and pads the last byte with zeros. Take the last bytes
+// with Next.
+func (e *Encoder) Close() error {
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	if !e.opts.NoTrailer {
+		switch e.opts.Compression {
+		case MMR:
+			if e.opts.AlignRows {
+				e.align()
+			}
+			e.put(1, 12)
+			e.put(1, 12)
+		default:
+			e.padRow()
+			for i := 0; i < 6; i++ {
+				if e.opts.Compression == MR {
+					e.put(1<<1|1, 13)
+				} else {
+					e.put(1, 12)
+				}
+			}
+		}
+	} else if e.opts.Compression != MMR {
+		e.padRow()
+	}
+	e.align()
+	return nil
+}
+
+// EncodePage codes all rows of p (whose width must be opts.Width) with a trailer as Close writes it,
+// and appends the bytes to dst.
+func (e *Encoder) EncodePage(dst []byte, p *Page, opts Options) ([]byte, error) {
+	if p.Width != opts.Width {
+		return dst, fmt.Errorf("%w: page width %d, options width %d", ErrOptions, p.Width, opts.Width)
+	}
+	if err := e.Reset(opts); err != nil {
+		return dst, err
+	}
+	keep := e.out
+	e.out = dst
+	e.taken = -int64(len(dst))
+	for y := 0; y < p.Height; y++ {
+		if err := e.WriteRow(p.Pix[y*p.Stride : (y+1)*p.Stride]); err != nil {
+			e.out = keep[:0]
+			return dst, err
+		}
+	}
+	e.Close()
+	res := e.out
+	e.out = keep[:0]
+	return res, nil
+}
+
+// Encode codes a page into a new byte slice.
+func Encode(p *Page, opts Options) ([]byte, error) {
+	var e Encoder
+	return e.EncodePage(nil, p, opts)
+}
+
+// rowChanges stores the changing elements of row in ch (T.4 §4.2.1.3.1: pixels whose colour differs
+// from the pixel before; the imaginary pixel before the row is white) and returns their number. It
+// takes 64 pixels at a time: bit x of v ^ (v>>1) is set where pixel x differs from pixel x-1.
+func rowChanges(row []byte, w int32, ch []int32) int {
+	k := 0
+	prev := uint64(0) // the last pixel of the previous word, in bit 63 position after the shift
+	nb := len(row)
+	for x := 0; x < nb; x += 8 {
+		var v uint64
+		if x+8 <= nb {
+			v = binary.BigEndian.Uint64(row[x:])
+		} else {
+			for i := x; i < nb; i++ {
+				v |= uint64(row[i]) << (56 - 8*(i-x))
+			}
+		}
+		base := int32(x * 8)
+		if base+64 > w {
+			v &= ^uint64(0) << (64 - uint(w-base))
+		}
+		d := v ^ (v>>1 | prev<<63)
+		prev = v & 1
+		for d != 0 {
+			lz := bits.LeadingZeros64(d)
+			pos := base + int32(lz)
+			if pos >= w {
+				return k
+			}
+			ch[k] = pos
+			k++
+			d &^= 1 << 63 >> lz
+		}
+	}
+	return k
+}
+
+// startT4Row pads the previous row to MinRowBits and writes the EOL (with fill bits before it when
+// FillEOL is set) and, in MR, the tag bit (T.4 §4.2.1.3: 1 before a one-dimensional row).
+func (e *Encoder) startT4Row(oneD bool) {
+	e.padRow()
+	if e.opts.AlignRows {
+		e.align()
+	}
+	e.rowStart = e.bitOffset()
+	if e.opts.NoEOL {
+		if e.opts.Compression == MR {
+			e.put(b2u(oneD), 1)
+		}
+		return
+	}
+	if e.opts.FillEOL {
+		// Enough zeros that the 12-bit EOL ends on a byte boundary (T.4 §4.1.3).
+		e.put(0, (4-e.nacc&7)&7)
+	}
+	if e.opts.Compression == MR {
+		e.put(1<<1|b2u(oneD), 13)
+	} else {
+		e.put(1, 12)
+	}
+}
+
+// padRow adds fill bits so that the row just coded, from its EOL, takes at least MinRowBits.
+func (e *Encoder) padRow() {
+	if e.opts.MinRowBits == 0 || e.rows == 0 {
+		return
+	}
+	for short := int64(e.opts.MinRowBits) - (e.bitOffset() - e.rowStart); short > 0; short -= 32 {
+		e.put(0, uint(min(short, 32)))
+	}
+}
+
+func b2u(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (e *Encoder) bitOffset() int64 { return (e.taken+int64(len(e.out)))*8 + int64(e.nacc) }
+
+// put appends the low n bits of c, n <= 32.
+func (e *Encoder) put(c uint32, n uint) {
+	e.acc = e.acc<<n | uint64(c)
+	e.nacc += n
+	if e.nacc >= 32 {
+		e.flush32()
+	}
+}
+
+func (e *Encoder) flush32() {
+	e.nacc -= 32
+	v := uint32(e.acc >> e.nacc)
+	if e.opts.Order == LSBFirst {
+		v = bits.Reverse32(bits.ReverseBytes32(v))
+	}
+	e.out = binary.BigEndian.AppendUint32(e.out, v)
+}
+
+// align pads with zeros to a byte boundary and moves the whole bytes to out.
+func (e *Encoder) align() {
+	e.put(0, (8-e.nacc&7)&7)
+	for e.nacc >= 8 {
+		e.nacc -= 8
+		b := byte(e.acc >> e.nacc)
+		if e.opts.Order == LSBFirst {
+			b = bits.Reverse8(b)
+		}
+		e.out = append(e.out, b)
+	}
+}
+
+// putRun writes a run as make-up codes and a terminating code (T.4 §4.1.1.2: runs of 2560 and more
+// repeat the 2560 make-up code).
+func (e *Encoder) putRun(run int32, black bool) {
+	term, makeup := &whiteTermCodes, &whiteMakeupCodes
+	if black {
+		term, makeup = &blackTermCodes, &blackMakeupCodes
+	}
+	for run >= 2560+64 {
+		c := makeup[40]
+		e.put(uint32(c.bits), uint(c.n))
+		run -= 2560
+	}
+	if run >= 64 {
+		c := makeup[run>>6]
+		e.put(uint32(c.bits), uint(c.n))
+		run &= 63
+	}
+	c := term[run]
+	e.put(uint32(c.bits), uint(c.n))
+}
+
+// code1D writes a one-dimensional row from its k changing elements: alternating white and black
+// runs, starting with a white run that may be empty (T.4 §4.1.1).
+func (e *Encoder) code1D(k int) {
+	a0 := int32(0)
+	for j := 0; j <= k; j++ {
+		a1 := e.cur[j] // cur[k] is the width sentinel
+		e.putRun(a1-a0, j&1 == 1)
+		a0 = a1
+	}
+}
+
+// code2D writes a two-dimensional row against the reference line (T.4 §4.2.1.3.4, Figure 7):
+// pass mode if b2 lies left of a1, vertical mode if |a1-b1| <= 3, horizontal mode otherwise. a0
+// starts on the imaginary white element before the row; j indexes a1 in cur and i indexes b1 in
+// ref, kept as the decoder keeps them.
+func (e *Encoder) code2D() {
+	cur, ref := e.cur, e.ref
+	w := e.width
+	a0 := int32(-1)
+	i, j := 0, 0
+	for a0 < w {
+		a1, b1, b2 := cur[j], ref[i], ref[i+1]
+		if b2 < a1 {
+			c := modeCodes[modePass-1]
+			e.put(uint32(c.bits), uint(c.n))
+			a0 = b2
+			i += 2
+		} else if d := a1 - b1; d >= -3 && d <= 3 {
+			c := modeCodes[vertical[d+3]-1]
+			e.put(uint32(c.bits), uint(c.n))
+			a0 = a1
+			j++
+			if d < 0 && i > 0 {
+				i--
+			} else {
+				i++
+			}
+		} else {
+			c := modeCodes[modeH-1]
+			e.put(uint32(c.bits), uint(c.n))
+			a2 := cur[j+1]
+			black := j&1 == 1
+			e.putRun(a1-max(a0, 0), black)
+			e.putRun(a2-a1, !black)
+			a0 = a2
+			j += 2
+		}
+		if a0 >= w {
+			return
+		}
+		for ref[i] <= a0 {
+			i += 2
+		}
+	}
+}
+
+// vertical maps a1-b1+3 to its mode.
+var vertical = [7]uint8{modeVL3, modeVL2, modeVL1, modeV0, modeVR1, modeVR2, modeVR3}
