@@ -1,0 +1,207 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+)
+
+func (e *Endpoint) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		e.onReinvite(req, tx)
+		return
+	}
+	e.onInitialInvite(req, tx)
+}
+
+func (e *Endpoint) newCall(dir Direction, t *Trunk) *Call {
+	c := &Call{
+		ep: e, direction: dir, trunk: t,
+		audioIn: make(chan AudioFrame, 32),
+		udptlIn: make(chan []byte, 256),
+		events:  make(chan Event, 64),
+		done:    make(chan struct{}),
+		ackWait: map[uint32]chan struct{}{},
+		sdp:     newSDPBuilder(rand64(), e.public),
+	}
+	if t.T38.Reinvite == ReinviteCNG && dir == Inbound && e.opts.CNGDetector != nil && t.T38Enabled() {
+		c.cng = e.opts.CNGDetector()
+	}
+	return c
+}
+
+// onInitialInvite routes and answers a new inbound call (issue 5: Request-URI user -> E.164 ->
+// provisioned number; answer G.711, or T.38 directly when only image is offered).
+func (e *Endpoint) onInitialInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	src, err := netip.ParseAddrPort(req.Source())
+	var trunk *Trunk
+	if err == nil {
+		trunk = e.trunkFor(src.Addr())
+	}
+	if trunk == nil {
+		respond(tx, req, 403, "Forbidden")
+		return
+	}
+	if max := e.maxCalls(); e.ActiveCalls() >= max {
+		respond(tx, req, 503, "Service Unavailable", retryAfter(10))
+		return
+	}
+	if e.opts.Router == nil || e.opts.Handler == nil {
+		respond(tx, req, 503, "Service Unavailable", retryAfter(60))
+		return
+	}
+	user := req.Recipient.User
+	if user == "" && req.To() != nil {
+		user = req.To().Address.User
+	}
+	number, err := trunk.Normalize(user)
+	if err != nil {
+		respond(tx, req, 404, "Not Found")
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	route, err := e.opts.Router(rctx, trunk, number)
+	cancel()
+	switch {
+	case errors.Is(err, ErrUnknownNumber):
+		respond(tx, req, 404, "Not Found")
+		return
+	case errors.Is(err, ErrSuspended):
+		respond(tx, req, 480, "Temporarily Unavailable")
+		return
+	case errors.Is(err, ErrBusy):
+		respond(tx, req, 486, "Busy Here")
+		return
+	case err != nil:
+		e.log.Error("router failed", "number", number, "err", err)
+		respond(tx, req, 500, "Server Internal Error", retryAfter(10))
+		return
+	}
+	if len(req.Body()) == 0 {
+		// Offerless INVITEs (answer in the ACK) do not occur on fax trunks; refusing is explicit.
+		respond(tx, req, 488, "Not Acceptable Here", sipmsg.NewHeader("Warning", `399 faxseal "SDP offer required"`))
+		return
+	}
+	offer, err := ParseSDP(req.Body())
+	if err != nil {
+		respond(tx, req, 400, "Bad Request")
+		return
+	}
+	aud, hasAudio := pickAudio(offer, trunk.codecs)
+	img, hasImage := pickImage(offer)
+	hasImage = hasImage && trunk.T38Enabled()
+	if !hasAudio && !hasImage {
+		respond(tx, req, 488, "Not Acceptable Here", sipmsg.NewHeader("Warning", `304 faxseal "Media type not available"`))
+		return
+	}
+
+	dua, tr := e.dialogUA(req.Transport())
+	dlg, err := dua.ReadInvite(req, tx)
+	if err != nil {
+		respond(tx, req, 400, "Bad Request")
+		return
+	}
+	c := e.newCall(Inbound, trunk)
+	c.id, c.uas, c.dlg, c.to = dlg.ID, dlg, dlg, number
+	c.from = req.From().Address.User
+	if n, err := trunk.Normalize(c.from); err == nil {
+		c.from = n
+	}
+	c.log = e.log.With("call", req.CallID().Value(), "dir", "in", "to", number)
+	_ = tr
+
+	// Media first, so the answer carries our port; every later failure path ends in finish().
+	var body []byte
+	c.mu.Lock()
+	if hasAudio {
+		// An offer with audio and image is answered with audio and m=image 0 (sip.md §2.4): T.38
+		// in the initial offer is widely refused, and we switch by re-INVITE.
+		err = c.newAudioStreamLocked(aud.codec, aud.pt, aud.remote)
+		if err == nil {
+			c.startAudioLocked(aud.codec, aud.pt, aud.remote)
+			body = c.sdp.answerShape(offer, aud.index, audioMedia(c.audioPort, aud.codec, aud.pt))
+		}
+	} else {
+		var port int
+		port, err = c.newImageStreamLocked()
+		if err == nil {
+			ans := AnswerT38(img.params, trunk.t38)
+			c.startT38Locked(img.remote, agreeT38(ans, img.params, ans))
+			body = c.sdp.answerShape(offer, img.index, imageMedia(port, ans))
+		}
+	}
+	c.mu.Unlock()
+	if err != nil {
+		dlg.Respond(503, "Service Unavailable", nil, retryAfter(10))
+		c.finish(err, false)
+		return
+	}
+	e.remember(c)
+
+	if d := e.opts.AnswerDelay; d > 0 {
+		dlg.Respond(180, "Ringing", nil)
+		select {
+		case <-time.After(d):
+		case <-dlg.Context().Done():
+			// CANCEL (the transaction layer sent 200 and 487) or the transaction died.
+			c.finish(context.Cause(dlg.Context()), true)
+			return
+		}
+	}
+	res := sipmsg.NewSDPResponseFromRequest(dlg.InviteRequest, body)
+	addSessionTimer(res, req)
+	res.AppendHeader(sipmsg.NewHeader("Allow", allowMethods))
+	if err := dlg.WriteResponse(res); err != nil {
+		// CANCEL raced our answer, or no ACK within 64·T1 (RFC 3261 §13.3.1.4: end with BYE).
+		if dlg.LoadState() >= sipmsg.DialogStateEstablished && !errors.Is(err, sipmsg.ErrTransactionCanceled) {
+			c.bye()
+		}
+		c.finish(err, false)
+		return
+	}
+	c.mu.Lock()
+	c.answered = true
+	media := c.media
+	c.mu.Unlock()
+	c.emit(Event{Kind: EventAnswered})
+	if media == MediaT38 {
+		s, _ := c.T38()
+		c.emit(Event{Kind: EventT38Started, Remote: true, T38: s})
+	} else if trunk.T38Enabled() && trunk.T38.Reinvite == ReinviteAnswer {
+		// We are the receiving side: ask for T.38 right after the ACK (fax-protocols §3.6).
+		c.RequestT38()
+	}
+	go func() {
+		e.opts.Handler(c, route)
+		c.Hangup(context.Background())
+	}()
+	select {
+	case <-dlg.Context().Done():
+		c.endFromDialog(ErrRemoteHangup)
+	case <-c.done:
+	}
+}
+
+func (e *Endpoint) maxCalls() int {
+	if e.cfg.MaxCalls > 0 {
+		return e.cfg.MaxCalls
+	}
+	return e.ports.Capacity()
+}
+
+// bye sends BYE from the call's dialog with a bounded wait; used on cleanup paths.
+func (c *Call) bye() {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	c.mu.Lock()
+	c.localBye = true
+	c.mu.Unlock()
+	c.sendBye(ctx)
+}
+
+var _ dialog = (*sipgo.DialogServerSession)(nil)
+var _ dialog = (*sipgo.DialogClientSession)(nil)

@@ -1,0 +1,352 @@
+package sip
+
+import (
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/faxseal/faxseal/modem/g711"
+	"github.com/pion/rtp"
+)
+
+// G.711 framing: 20 ms = 160 samples = 160 octets at 8 kHz (RFC 3551 §4.5.14, a=ptime:20).
+const (
+	FrameSamples  = 160
+	FrameInterval = 20 * time.Millisecond
+	// playoutDepth is the fixed playout delay in frames. Fax modems need a steady sample clock,
+	// not a low-latency adaptive buffer (sip.md §2.1: fixed/low jitter buffer), and T.30's
+	// 3 s response windows absorb 60 ms easily.
+	playoutDepth = 3
+	playoutRing  = 64 // frames the playout buffer can hold ahead (1.28 s)
+	maxDatagram  = 1500
+)
+
+// ErrMediaClosed is returned by media writes after the call ended or the stream was stopped.
+var ErrMediaClosed = errors.New("sip: media stream closed")
+
+// ErrAudioBacklog means WriteAudio was called faster than the 20 ms clock drains frames.
+var ErrAudioBacklog = errors.New("sip: audio send queue full")
+
+// AudioFrame is one 20 ms G.711 frame in the call's negotiated law. Lost is set when the
+// playout clock found no packet for the slot; Payload is then silence.
+type AudioFrame struct {
+	Payload [FrameSamples]byte
+	Seq     uint16
+	Lost    bool
+}
+
+// rtpStream sends G.711 every 20 ms without VAD/CN (RFC 3551; fax must not be silence-suppressed)
+// and plays received frames out through a fixed-depth buffer on the same clock.
+type rtpStream struct {
+	conn   *net.UDPConn
+	codec  Codec
+	pt     uint8
+	remote atomic.Pointer[netip.AddrPort]
+	latch  atomic.Bool // symmetric RTP: the first packet's source replaces the SDP address
+
+	out     chan [FrameSamples]byte
+	in      chan AudioFrame
+	sending atomic.Bool
+	stop    chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup
+
+	mu   sync.Mutex
+	ring [playoutRing]struct {
+		ok   bool
+		seq  uint16
+		data [FrameSamples]byte
+	}
+	started bool   // a first packet arrived
+	next    uint16 // sequence number the playout clock delivers next
+	wait    int    // ticks left before playout starts
+
+	cng   ToneDetector // owned by clockLoop
+	onCNG func()
+
+	sent, received, lost, late atomic.Uint64
+}
+
+// ToneDetector recognises the calling tone on received audio (CNG, 1100 Hz, T.30 §4.1); package
+// modem/tone provides one. Feed takes one 20 ms frame of linear samples and reports whether the
+// tone has been recognised (the detector needs >= 0.4 s of it: fax-protocols §3.6).
+type ToneDetector interface {
+	Feed(samples []int16) bool
+}
+
+func newRTPStream(conn *net.UDPConn, codec Codec, pt uint8, remote netip.AddrPort, in chan AudioFrame, cng ToneDetector, onCNG func()) *rtpStream {
+	s := &rtpStream{conn: conn, codec: codec, pt: pt, out: make(chan [FrameSamples]byte, 8), in: in, stop: make(chan struct{}), cng: cng, onCNG: onCNG}
+	if remote.IsValid() {
+		s.remote.Store(&remote)
+	}
+	s.latch.Store(true)
+	s.sending.Store(true)
+	return s
+}
+
+func (s *rtpStream) start() {
+	s.wg.Add(2)
+	go s.readLoop()
+	go s.clockLoop()
+}
+
+func (s *rtpStream) close() {
+	s.once.Do(func() {
+		close(s.stop)
+		// Unblock the reader; the socket itself is closed by the port pool.
+		s.conn.SetReadDeadline(time.Unix(1, 0))
+	})
+	s.wg.Wait()
+}
+
+func (s *rtpStream) setRemote(a netip.AddrPort) {
+	if a.IsValid() {
+		s.remote.Store(&a)
+	}
+}
+
+func (s *rtpStream) readLoop() {
+	defer s.wg.Done()
+	buf := make([]byte, maxDatagram)
+	var p rtp.Packet
+	for {
+		n, src, err := s.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return
+			}
+			continue // ICMP port unreachable etc. on a connectionless socket: keep reading
+		}
+		if err := p.Unmarshal(buf[:n]); err != nil || p.Version != 2 {
+			continue
+		}
+		// CN (PT 13) and telephone-event are ignored: a fax stream must be continuous G.711.
+		if p.PayloadType != s.pt || len(p.Payload) == 0 {
+			continue
+		}
+		if s.latch.CompareAndSwap(true, false) {
+			src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+			s.remote.Store(&src)
+		}
+		s.received.Add(1)
+		s.push(p.SequenceNumber, p.Payload)
+	}
+}
+
+func (s *rtpStream) push(seq uint16, payload []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started {
+		s.started = true
+		s.next = seq
+		s.wait = playoutDepth
+	}
+	d := int16(seq - s.next)
+	if d < 0 {
+		s.late.Add(1)
+		return
+	}
+	if int(d) >= playoutRing {
+		// A jump (peer restarted its stream): resynchronise rather than play a second of silence.
+		for i := range s.ring {
+			s.ring[i].ok = false
+		}
+		s.next = seq
+		s.wait = playoutDepth
+	}
+	slot := &s.ring[seq%playoutRing]
+	slot.ok, slot.seq = true, seq
+	n := copy(slot.data[:], payload)
+	for i := n; i < FrameSamples; i++ {
+		slot.data[i] = s.codec.Silence()
+	}
+}
+
+// pull returns the frame due at this tick, or ok=false while the buffer is still filling.
+func (s *rtpStream) pull() (AudioFrame, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started {
+		return AudioFrame{}, false
+	}
+	if s.wait > 0 {
+		s.wait--
+		return AudioFrame{}, false
+	}
+	f := AudioFrame{Seq: s.next}
+	slot := &s.ring[s.next%playoutRing]
+	if slot.ok && slot.seq == s.next {
+		f.Payload = slot.data
+		slot.ok = false
+	} else {
+		f.Lost = true
+		for i := range f.Payload {
+			f.Payload[i] = s.codec.Silence()
+		}
+		s.lost.Add(1)
+	}
+	s.next++
+	return f, true
+}
+
+func (s *rtpStream) clockLoop() {
+	defer s.wg.Done()
+	hdr := rtp.Header{Version: 2, PayloadType: s.pt, SequenceNumber: uint16(rand.Uint32()), Timestamp: rand.Uint32(), SSRC: rand.Uint32(), Marker: true}
+	pkt := make([]byte, 12+FrameSamples)
+	var linear [FrameSamples]int16
+	var silence [FrameSamples]byte
+	for i := range silence {
+		silence[i] = s.codec.Silence()
+	}
+	t := time.NewTicker(FrameInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		{
+			frame := silence
+			select {
+			case frame = <-s.out:
+			default:
+			}
+			if r := s.remote.Load(); r != nil {
+				n, err := hdr.MarshalTo(pkt)
+				if err == nil {
+					copy(pkt[n:], frame[:])
+					if _, err := s.conn.WriteToUDPAddrPort(pkt[:n+FrameSamples], *r); err == nil {
+						s.sent.Add(1)
+					}
+				}
+			}
+			hdr.Marker = false
+			hdr.SequenceNumber++
+			hdr.Timestamp += FrameSamples
+		}
+		if !s.sending.Load() {
+			continue
+		}
+		if f, ok := s.pull(); ok {
+			if s.cng != nil && !f.Lost && s.cng.Feed(decodeG711(linear[:], f.Payload[:], s.codec)) {
+				s.cng = nil
+				s.onCNG()
+			}
+			select {
+			case s.in <- f:
+			default:
+				// The consumer is behind: dropping keeps the clock honest (a modem would see a
+				// slip either way, and blocking here would stall sending too).
+			}
+		}
+	}
+}
+
+// udptlStream carries UDPTL datagrams (T.38 §9) unchanged between the socket and the call.
+type udptlStream struct {
+	conn   *net.UDPConn
+	remote atomic.Pointer[netip.AddrPort]
+	latch  atomic.Bool
+	in     chan []byte
+	stop   chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
+
+	sent, received, dropped atomic.Uint64
+}
+
+func newUDPTLStream(conn *net.UDPConn, in chan []byte) *udptlStream {
+	s := &udptlStream{conn: conn, in: in, stop: make(chan struct{})}
+	s.latch.Store(true)
+	return s
+}
+
+func (s *udptlStream) setRemote(a netip.AddrPort) {
+	if a.IsValid() {
+		s.remote.Store(&a)
+	}
+}
+
+func (s *udptlStream) start() {
+	s.wg.Add(1)
+	go s.readLoop()
+}
+
+func (s *udptlStream) close() {
+	s.once.Do(func() {
+		close(s.stop)
+		s.conn.SetReadDeadline(time.Unix(1, 0))
+	})
+	s.wg.Wait()
+}
+
+func (s *udptlStream) readLoop() {
+	defer s.wg.Done()
+	buf := make([]byte, maxDatagram)
+	for {
+		n, src, err := s.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return
+			}
+			continue
+		}
+		if n == 0 {
+			continue
+		}
+		if s.latch.CompareAndSwap(true, false) {
+			src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+			s.remote.Store(&src)
+		}
+		s.received.Add(1)
+		d := make([]byte, n)
+		copy(d, buf[:n])
+		select {
+		case s.in <- d:
+		default:
+			s.dropped.Add(1)
+		}
+	}
+}
+
+func (s *udptlStream) write(p []byte) error {
+	select {
+	case <-s.stop:
+		return ErrMediaClosed
+	default:
+	}
+	r := s.remote.Load()
+	if r == nil {
+		return nil // peer address unknown yet (c=0.0.0.0): T.38 redundancy covers the first packets
+	}
+	if _, err := s.conn.WriteToUDPAddrPort(p, *r); err != nil {
+		return err
+	}
+	s.sent.Add(1)
+	return nil
+}
+
+func decodeG711(dst []int16, src []byte, c Codec) []int16 {
+	law := g711.MuLaw
+	if c == CodecPCMA {
+		law = g711.ALaw
+	}
+	return law.Decode(dst, src)
+}
