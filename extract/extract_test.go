@@ -9,7 +9,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/faxseal/faxseal/extract/extracttest"
 )
+
+func testConfig(cs *extracttest.Server) Config {
+	return Config{BaseURL: cs.BaseURL(), APIKey: cs.Key, Model: "test-model", Timeout: 2 * time.Second, Backoff: time.Millisecond}
+}
 
 func seedSchema(t testing.TB) Schema {
 	t.Helper()
@@ -124,8 +130,8 @@ func TestCheck(t *testing.T) {
 }
 
 func TestExtract(t *testing.T) {
-	cs := newChatServer(t, answerGood)
-	res, err := New(cs.config()).Extract(context.Background(), seedSchema(t), referral)
+	cs := extracttest.NewServer(t, extracttest.Good)
+	res, err := New(testConfig(cs)).Extract(context.Background(), seedSchema(t), referral)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +144,7 @@ func TestExtract(t *testing.T) {
 	if !reflect.DeepEqual(got, want) || res.Attempts != 1 {
 		t.Fatalf("got %v (attempts %d)\nwant %v", got, res.Attempts, want)
 	}
-	reqs := cs.requests()
+	reqs := cs.Requests()
 	if len(reqs) != 1 || reqs[0].Model != "test-model" || reqs[0].ResponseFormat.JSONSchema.Name != "patient_referral" ||
 		!reqs[0].ResponseFormat.JSONSchema.Strict || !strings.Contains(reqs[0].Messages[1].Content, "Jane Smith") {
 		t.Fatalf("request %+v", reqs)
@@ -153,24 +159,24 @@ func TestExtractRetries(t *testing.T) {
 		ok       bool
 		cause    string
 	}{
-		{"malformed then good", []string{answerMalformed, answerGood}, 2, true, ""},
-		{"schema-violating then fenced", []string{answerViolating, answerFenced}, 2, true, ""},
-		{"extra field, 500, then good", []string{answerExtra, answer500, answerGood}, 3, true, ""},
-		{"slow then good", []string{answerSlow, answerGood}, 2, true, ""},
-		{"truncated then good", []string{answerTruncated, answerGood}, 2, true, ""},
-		{"always malformed", []string{answerMalformed}, 3, false, "not a JSON object"},
-		{"always violating", []string{answerViolating}, 3, false, "want a string, got a number"},
-		{"always slow", []string{answerSlow}, 3, false, "no answer within 200ms"},
-		{"always 500", []string{answer500}, 3, false, "500"},
-		{"401 is not retried", []string{answer401}, 1, false, "Incorrect API key"},
+		{"malformed then good", []string{extracttest.Malformed, extracttest.Good}, 2, true, ""},
+		{"schema-violating then fenced", []string{extracttest.Violating, extracttest.Fenced}, 2, true, ""},
+		{"extra field, 500, then good", []string{extracttest.Extra, extracttest.Error500, extracttest.Good}, 3, true, ""},
+		{"slow then good", []string{extracttest.Slow, extracttest.Good}, 2, true, ""},
+		{"truncated then good", []string{extracttest.Truncated, extracttest.Good}, 2, true, ""},
+		{"always malformed", []string{extracttest.Malformed}, 3, false, "not a JSON object"},
+		{"always violating", []string{extracttest.Violating}, 3, false, "want a string, got a number"},
+		{"always slow", []string{extracttest.Slow}, 3, false, "no answer within 200ms"},
+		{"always 500", []string{extracttest.Error500}, 3, false, "500"},
+		{"401 is not retried", []string{extracttest.Error401}, 1, false, "Incorrect API key"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cs := newChatServer(t, tt.script...)
-			cfg := cs.config()
+			cs := extracttest.NewServer(t, tt.script...)
+			cfg := testConfig(cs)
 			cfg.Timeout = 200 * time.Millisecond
 			res, err := New(cfg).Extract(context.Background(), seedSchema(t), referral)
-			if got := len(cs.requests()); got != tt.attempts {
+			if got := len(cs.Requests()); got != tt.attempts {
 				t.Errorf("%d requests, want %d", got, tt.attempts)
 			}
 			if tt.ok {
@@ -191,12 +197,12 @@ func TestExtractRetries(t *testing.T) {
 }
 
 func TestExtractCanceledDuringBackoff(t *testing.T) {
-	cs := newChatServer(t, answer500)
-	cfg := cs.config()
+	cs := extracttest.NewServer(t, extracttest.Error500)
+	cfg := testConfig(cs)
 	cfg.Backoff = time.Hour
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		for len(cs.requests()) == 0 {
+		for len(cs.Requests()) == 0 {
 			time.Sleep(time.Millisecond)
 		}
 		cancel()

@@ -1,4 +1,7 @@
-package extract
+// Package extracttest runs an OpenAI-compatible chat-completions endpoint for tests of code that uses
+// package extract: a real HTTP server on 127.0.0.1 whose "model" is a small rule-based reader, with a
+// script of behaviours (good, malformed, schema-violating, slow, errors) to exercise the client.
+package extracttest
 
 import (
 	"encoding/json"
@@ -13,21 +16,20 @@ import (
 	"time"
 )
 
-// chatServer is an OpenAI-compatible chat-completions endpoint running in the test. Its "model" is a
-// small rule-based reader: for each property of the requested JSON Schema it looks for a
-// "<name>: <value>" line in the user message (underscores read as spaces, case ignored) and types the
-// value as the schema says. Each request takes the next behaviour of the script (the last repeats),
-// so tests can make it answer badly, slowly or with errors.
-type chatServer struct {
-	t      *testing.T
-	key    string
+// Server is an OpenAI-compatible chat-completions endpoint. Its "model" reads, for each property of
+// the requested JSON Schema, a "<name>: <value>" line of the user message (underscores read as
+// spaces, case ignored) and types the value as the schema says. Each request takes the next
+// behaviour of the script (the last repeats), so tests can make it answer badly, slowly or not at all.
+type Server struct {
+	Key    string // the API key it accepts as a Bearer token
 	mu     sync.Mutex
 	script []string
-	reqs   []chatRequest
+	reqs   []Request
 	srv    *httptest.Server
 }
 
-type chatRequest struct {
+// Request is what the server recorded of one chat-completions request.
+type Request struct {
 	Model    string `json:"model"`
 	Messages []struct {
 		Role    string `json:"role"`
@@ -43,34 +45,38 @@ type chatRequest struct {
 	} `json:"response_format"`
 }
 
-// Behaviours.
+// Behaviours of the script.
 const (
-	answerGood      = "good"      // the rule-based answer
-	answerFenced    = "fenced"    // the good answer inside a Markdown code fence
-	answerMalformed = "malformed" // not JSON
-	answerViolating = "violating" // JSON of the wrong types
-	answerExtra     = "extra"     // the good answer plus a field outside the schema
-	answerSlow      = "slow"      // no answer until the client gives up
-	answer500       = "500"
-	answer401       = "401"
-	answerTruncated = "truncated" // finish_reason length
+	Good      = "good"      // the rule-based answer
+	Fenced    = "fenced"    // the good answer inside a Markdown code fence
+	Malformed = "malformed" // not JSON
+	Violating = "violating" // JSON of the wrong types
+	Extra     = "extra"     // the good answer plus a field outside the schema
+	Slow      = "slow"      // no answer until the client gives up
+	Error500  = "500"
+	Error401  = "401"
+	Truncated = "truncated" // finish_reason length
 )
 
-func newChatServer(t *testing.T, script ...string) *chatServer {
-	cs := &chatServer{t: t, key: "sk-test-1", script: script}
+// NewServer starts a server following script (at least one behaviour), closed when t ends.
+func NewServer(t testing.TB, script ...string) *Server {
+	if len(script) == 0 {
+		script = []string{Good}
+	}
+	cs := &Server{Key: "sk-test-1", script: script}
 	cs.srv = httptest.NewServer(http.HandlerFunc(cs.serve))
 	t.Cleanup(cs.srv.Close)
 	return cs
 }
 
-func (cs *chatServer) config() Config {
-	return Config{BaseURL: cs.srv.URL + "/v1", APIKey: cs.key, Model: "test-model", Timeout: 2 * time.Second, Backoff: time.Millisecond}
-}
+// BaseURL is the API root to configure (FAXSEAL_OPENAI_BASE_URL), ending in /v1.
+func (cs *Server) BaseURL() string { return cs.srv.URL + "/v1" }
 
-func (cs *chatServer) requests() []chatRequest {
+// Requests returns the requests received so far.
+func (cs *Server) Requests() []Request {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	return append([]chatRequest(nil), cs.reqs...)
+	return append([]Request(nil), cs.reqs...)
 }
 
 func apiError(w http.ResponseWriter, status int, typ, msg string) {
@@ -79,16 +85,16 @@ func apiError(w http.ResponseWriter, status int, typ, msg string) {
 	fmt.Fprintf(w, `{"error":{"message":%q,"type":%q,"param":null,"code":null}}`, msg, typ)
 }
 
-func (cs *chatServer) serve(w http.ResponseWriter, r *http.Request) {
+func (cs *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
 		apiError(w, http.StatusNotFound, "invalid_request_error", "unknown route "+r.URL.Path)
 		return
 	}
-	if r.Header.Get("Authorization") != "Bearer "+cs.key {
+	if r.Header.Get("Authorization") != "Bearer "+cs.Key {
 		apiError(w, http.StatusUnauthorized, "invalid_request_error", "Incorrect API key provided")
 		return
 	}
-	var req chatRequest
+	var req Request
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
 		apiError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
 		return
@@ -115,34 +121,34 @@ func (cs *chatServer) serve(w http.ResponseWriter, r *http.Request) {
 	finish := "stop"
 	var content string
 	switch behaviour {
-	case answerSlow:
+	case Slow:
 		<-r.Context().Done() // the client's timeout ends this request
 		return
-	case answer500:
+	case Error500:
 		apiError(w, http.StatusInternalServerError, "server_error", "The server had an error while processing your request.")
 		return
-	case answer401:
+	case Error401:
 		apiError(w, http.StatusUnauthorized, "invalid_request_error", "Incorrect API key provided")
 		return
-	case answerMalformed:
+	case Malformed:
 		content = `{"patient_name": "Jane Smith", "dob": `
-	case answerViolating:
+	case Violating:
 		doc := map[string]any{}
 		for name := range schema.Properties {
 			doc[name] = 42 // a number wherever strings and arrays are expected
 		}
 		b, _ := json.Marshal(doc)
 		content = string(b)
-	case answerTruncated:
+	case Truncated:
 		content, finish = `{"patient_name": "Jane`, "length"
 	default:
 		doc := readFields(req.Messages[1].Content, schema.Properties)
-		if behaviour == answerExtra {
+		if behaviour == Extra {
 			doc["confidence"] = "high"
 		}
 		b, _ := json.Marshal(doc)
 		content = string(b)
-		if behaviour == answerFenced {
+		if behaviour == Fenced {
 			content = "```json\n" + content + "\n```"
 		}
 	}
