@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 
 	"github.com/faxseal/faxseal/modem/g711"
+	"github.com/faxseal/faxseal/modem/internal/dsp"
+	"github.com/faxseal/faxseal/modem/internal/line"
 )
 
 // prbsSource sends n pseudo-random bits from a fixed seed, then EndOfData.
@@ -45,88 +47,63 @@ func (c *collectSink) has(s Status) bool {
 	return false
 }
 
-// lineModel is the test channel between transmitter and receiver: level change, sample-clock drift,
-// white Gaussian noise at a signal-to-noise ratio, G.711 companding and packet loss with fill-in.
+// lineModel is the test channel between transmitter and receiver, on top of the shared
+// modem/internal/line model (level change, sample-clock drift, white Gaussian noise, G.711
+// companding, loss of 20 ms packets with fill-in), plus a level step half way through.
 //
 // SNR is the ratio of the signal's mean square to the noise's over the whole 0-4 kHz band (the V.17
 // signal occupies 3 kHz of it, so the in-band SNR is 1.2 dB better).
 type lineModel struct {
 	gainDB   float64 // level change applied to the signal
+	stepDB   float64 // a further level step half way through the signal
 	snrDB    float64 // +Inf for no noise
 	sigPower float64 // mean square of the transmitted signal, for the noise level
 	ppm      float64 // receiver clock faster (+) or slower (-) than the transmitter's
 	law      g711.Law
 	loss     float64 // probability a 160-sample packet is lost
-	rng      *rand.Rand
-
-	// resampler state
-	in  []float64
-	pos float64
+	seed     uint64
+	onLoss   func() // called before each fill-in, for debugging
 }
 
 // run passes the whole transmitted signal through the line and into rx in 160-sample packets. It
 // returns the number of packets lost.
 func (m *lineModel) run(tx []int16, rx *Receiver) int {
-	sig := make([]float64, len(tx))
-	g := math.Pow(10, m.gainDB/20)
-	for i, s := range tx {
-		sig[i] = float64(s) * g
-	}
-	if m.ppm != 0 {
-		sig = resample(sig, 1+m.ppm*1e-6)
-	}
+	noise := line.NoNoise
 	if !math.IsInf(m.snrDB, 1) {
-		sigma := math.Sqrt(m.sigPower * g * g / math.Pow(10, m.snrDB/10))
-		for i := range sig {
-			sig[i] += m.rng.NormFloat64() * sigma
+		noise = dsp.PowerDBm0(m.sigPower) + m.gainDB - m.snrDB
+	}
+	lm := line.New(line.Config{Law: m.law, GainDB: m.gainDB, NoiseDBm0: noise, DriftPPM: m.ppm, LossRate: m.loss, Seed: m.seed})
+	sig := tx
+	if m.stepDB != 0 {
+		sig = make([]int16, len(tx))
+		g := math.Pow(10, m.stepDB/20)
+		for i, s := range tx {
+			v := float64(s)
+			if i > len(tx)/2 {
+				v *= g
+			}
+			sig[i] = int16(math.Max(-32768, math.Min(32767, math.Round(v))))
 		}
 	}
-	out := make([]int16, len(sig))
-	for i, v := range sig {
-		out[i] = int16(math.Max(-32768, math.Min(32767, math.Round(v))))
-	}
-	if m.law != 0 {
-		enc := m.law.Encode(nil, out)
-		out = m.law.Decode(out[:0], enc)
-	}
+	lm.Write(sig)
+	buf := make([]int16, line.Block)
 	lost := 0
-	for i := 0; i < len(out); i += 160 {
-		end := min(i+160, len(out))
-		if m.loss > 0 && m.rng.Float64() < m.loss {
-			rx.FillIn(end - i)
+	for {
+		gone, ok := lm.Read(buf)
+		if !ok {
+			break
+		}
+		if gone {
+			if m.onLoss != nil {
+				m.onLoss()
+			}
+			rx.FillIn(len(buf))
 			lost++
 			continue
 		}
-		rx.Receive(out[i:end])
+		rx.Receive(buf)
 	}
 	return lost
-}
-
-// resample returns x resampled so that the output has ratio times as many samples (the receiver's
-// clock runs ratio times faster), by windowed-sinc interpolation.
-func resample(x []float64, ratio float64) []float64 {
-	const half = 12
-	n := int(float64(len(x)) * ratio)
-	y := make([]float64, n)
-	for i := range y {
-		t := float64(i) / ratio
-		k0 := int(math.Floor(t))
-		var acc float64
-		for k := k0 - half + 1; k <= k0+half; k++ {
-			if k < 0 || k >= len(x) {
-				continue
-			}
-			d := t - float64(k)
-			w := 0.5 + 0.5*math.Cos(math.Pi*d/half)
-			s := 1.0
-			if d != 0 {
-				s = math.Sin(math.Pi*d) / (math.Pi * d)
-			}
-			acc += x[k] * s * w
-		}
-		y[i] = acc
-	}
-	return y
 }
 
 // transmit runs a transmitter to completion and returns its samples, preceded and followed by
