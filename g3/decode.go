@@ -390,7 +390,6 @@ func (d *Decoder) syncEOL() bool {
 	}
 }
 
-
 // restZero reports whether fewer than 64 real bits are left and all of them are zero.
 func (d *Decoder) restZero() bool {
 	r := &d.br

@@ -98,6 +98,11 @@ func (d *Decoder) decode1D() rowStatus {
 	}
 cleanup:
 	r.acc, r.n = acc, n
+	if st == rowEOL && pend && a0 == w {
+		// An EOL right after make-up codes that fill the row: the terminating code is missing but
+		// the row is whole, and libtiff takes it without a warning (g3aoe.tif has such rows).
+		st = rowOK
+	}
 	if st != rowOK {
 		k = d.cleanup(k, a0, pend)
 	}
