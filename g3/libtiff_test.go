@@ -108,4 +108,3 @@ func diffRows(a, b *Page) string {
 	}
 	return "in " + strconv.Itoa(n) + " rows from row " + strconv.Itoa(first)
 }
-
