@@ -53,3 +53,12 @@ func (e *Equalizer) ResetLine() { e.line.Reset() }
 
 // Len returns the number of taps.
 func (e *Equalizer) Len() int { return len(e.Taps) }
+
+// RotateLine multiplies every sample held in the delay line by rot. A receiver that steps its carrier
+// phase (the "slam into line" at the end of a training pattern, brief §3.5 item 5) rotates the held
+// samples by the same amount so the next outputs are consistent.
+func (e *Equalizer) RotateLine(rot complex128) {
+	for i := range e.line.hist {
+		e.line.hist[i] *= rot
+	}
+}

@@ -147,6 +147,12 @@ func (m *Model) Read(dst []int16) (lost, ok bool) {
 // just like a burst of errors, so callers should report slips beside the BER). Bits before skip are
 // ignored.
 func BER(sent, got []byte, maxLag, skip int) (errs, compared, slips int) {
+	return BERRealign(sent, got, maxLag, skip, 4)
+}
+
+// BERRealign is BER with a re-alignment window of ±realign bits: with packet loss the receiver
+// produces no bits for a lost packet, so the stream shifts by one packet's worth of bits.
+func BERRealign(sent, got []byte, maxLag, skip, realign int) (errs, compared, slips int) {
 	count := func(from, to, lag int) (e, n int) {
 		for i := from; i < to && i < len(got); i++ {
 			j := i - lag
@@ -175,7 +181,7 @@ func BER(sent, got []byte, maxLag, skip int) (errs, compared, slips int) {
 	for from := skip; from < len(got); from += chunk {
 		e, n := count(from, from+chunk, lag)
 		if n > 32 && e*5 > n {
-			if l, e2, n2 := best(from, from+chunk, lag-4, lag+4); l != lag && e2*3 < e {
+			if l, e2, n2 := best(from, from+chunk, lag-realign, lag+realign); l != lag && e2*3 < e {
 				lag, e, n = l, e2, n2
 				slips++
 			}

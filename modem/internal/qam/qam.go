@@ -1,0 +1,376 @@
+// Package qam is the receive engine shared by the V.27ter and V.29 modems (and usable by any
+// T/2-equalised PSK/QAM modem with a two-symbol training pattern): carrier detection, the pass-band
+// RRC front end, AGC, Gardner symbol timing, a 33-tap T/2 LMS equaliser, a decision-directed carrier
+// loop, the training state machine, and fill-in for lost packets. The modem supplies a Scheme: its
+// known training symbols, its slicer/differential decoder/descrambler, and the length of its
+// test segment.
+//
+// The training state machine follows the structure the fax-protocols brief (§3.5) describes for
+// spandsp's v29rx.c/v27ter_rx.c:
+//
+//  1. Acquire: on carrier-up, run AGC and symbol timing for a few dozen symbols with the equaliser
+//     fixed; then lock the AGC.
+//  2. Pattern: both modems open with a two-symbol periodic segment (V.29 segment 2 ABAB, V.27ter
+//     segment 3 reversals), so y[k]·conj(y[k-2]) measures the carrier offset. The first symbol that
+//     breaks the pattern (the first C of V.29's CDCD, the first non-reversal of V.27ter segment 4)
+//     marks a known position: the carrier frequency is slammed into line from the average rotation
+//     (offsets beyond ±20 Hz are implausible and park the receiver), and the phase is stepped so that
+//     symbol lands on its known point.
+//  3. Train: LMS on the known training symbols; the mean-squared error over the last part must be
+//     small or training fails.
+//  4. Test: the test segment (scrambled ones) is decoded decision-directed to synchronise the
+//     descrambler; its error is checked again. Then data flows.
+//
+// A receiver that fails stays parked until the carrier drops (brief §3.5 item 6).
+package qam
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/faxseal/faxseal/modem/internal/dsp"
+)
+
+// State is the receiver state.
+type State uint8
+
+const (
+	StateInvalid State = iota
+	Idle               // no carrier
+	Training           // carrier present, training in progress
+	Data               // trained: bits are flowing
+	Failed             // training failed; parked until the carrier drops
+)
+
+func (s State) String() string {
+	switch s {
+	case Idle:
+		return "idle"
+	case Training:
+		return "training"
+	case Data:
+		return "data"
+	case Failed:
+		return "failed"
+	}
+	return fmt.Sprintf("qam.State(%d)", uint8(s))
+}
+
+// Scheme is what a modem contributes to the engine.
+type Scheme interface {
+	// TrainSymbol returns known training symbol i, where i = 0 is the symbol that breaks the opening
+	// two-symbol pattern; ok is false after the last known symbol.
+	TrainSymbol(i int) (sym complex128, ok bool)
+	// BeginData prepares the slicer and descrambler for the symbols after training; last is the
+	// final known training symbol (the differential reference).
+	BeginData(last complex128)
+	// Decide slices the equalised point z, appends its data bits (differentially decoded and
+	// descrambled) to bits, and returns the decided constellation point.
+	Decide(z complex128, bits []byte) (complex128, []byte)
+	// TestSymbols is the length of the test segment that follows training.
+	TestSymbols() int
+}
+
+// Config holds a modem's constants.
+type Config struct {
+	CarrierHz   float64
+	Baud        float64
+	SymbolPower float64 // mean constellation power: the AGC target, and the scale of error checks
+	Acquire     int     // symbols of AGC/timing acquisition before looking for the pattern break
+	PatternMin  int     // pattern symbols needed before a break is believed
+	PatternMax  int     // give up if the pattern lasts longer
+	OnDBm0      float64 // carrier detector thresholds
+	OffDBm0     float64
+	// TrainMSE and TestMSE are the largest mean-squared errors, relative to SymbolPower, accepted at
+	// the end of training and over the test segment.
+	TrainMSE, TestMSE float64
+}
+
+const (
+	eqTaps = 33
+	eqPre  = 16
+)
+
+// Receiver is the engine. It never allocates after New.
+type Receiver struct {
+	cfg     Config
+	scheme  Scheme
+	cd      dsp.CarrierDetect
+	fe      *dsp.Baseband
+	agc     dsp.AGC
+	eq      *dsp.Equalizer
+	ted     dsp.Gardner
+	tloop   dsp.PI
+	cloop   dsp.CarrierLoop
+	nomStep int32
+
+	state    State
+	stage    stage
+	count    int
+	total    int     // symbols spent looking for the pattern
+	refPower float64 // channel power when the AGC locked; 0 before
+	half     int
+	mid      complex128
+	y1, y2   complex128 // previous two equaliser outputs
+	rotSum   complex128
+	last     complex128
+	mseSum   float64
+	mseN     int
+	holdoff  int // T/2 samples to wait after fill-in before adapting again
+	muTrain  float64
+	muData   float64
+	scratch  []byte
+
+	// Diagnostics.
+	trainMSE  float64
+	offsetHz  float64
+	failCause string
+}
+
+type stage uint8
+
+const (
+	stageAcquire stage = iota + 1
+	stagePattern
+	stageTrain
+	stageTest
+	stageData
+)
+
+// New returns a receiver for cfg and scheme, idle.
+func New(cfg Config, scheme Scheme) *Receiver {
+	sps := dsp.SampleRate / cfg.Baud
+	taps := int(8*sps) | 1
+	r := &Receiver{
+		cfg:     cfg,
+		scheme:  scheme,
+		cd:      dsp.NewCarrierDetect(cfg.OnDBm0, cfg.OffDBm0, 5),
+		fe:      dsp.NewBaseband(cfg.CarrierHz, cfg.Baud, 0.5, taps, 48),
+		eq:      dsp.NewEqualizer(eqTaps, eqPre, 0),
+		muTrain: 0.25 / (eqTaps * cfg.SymbolPower),
+		muData:  0.03 / (eqTaps * cfg.SymbolPower),
+		scratch: make([]byte, 0, 16),
+		state:   Idle,
+	}
+	r.nomStep = r.fe.Carrier.Step
+	return r
+}
+
+// State returns the receiver state.
+func (r *Receiver) State() State { return r.state }
+
+// TrainingMSE returns the relative mean-squared error measured at the end of training.
+func (r *Receiver) TrainingMSE() float64 { return r.trainMSE }
+
+// CarrierOffset returns the carrier offset in Hz measured from the training pattern.
+func (r *Receiver) CarrierOffset() float64 { return r.offsetHz }
+
+// FailCause says why the last training failed ("" if it did not).
+func (r *Receiver) FailCause() string { return r.failCause }
+
+// Reset drops the carrier and returns to Idle.
+func (r *Receiver) Reset() {
+	r.cd.Reset()
+	r.state = Idle
+}
+
+func (r *Receiver) restart() {
+	r.fe.Reset()
+	r.fe.Carrier.Step = r.nomStep
+	r.agc = dsp.NewAGC(r.cfg.SymbolPower, 0.02)
+	r.eq.ResetTaps()
+	r.eq.ResetLine()
+	r.eq.Mu = r.muTrain
+	r.ted.Reset()
+	r.tloop = dsp.PI{Kp: 0.02, Ki: 0.0002, Limit: 0.01}
+	r.cloop = dsp.NewCarrierLoop(0.03, 0.0008, dsp.SampleRate/r.cfg.Baud)
+	r.state, r.stage = Training, stageAcquire
+	r.count, r.total, r.half, r.holdoff = 0, 0, 0, 0
+	r.y1, r.y2, r.rotSum = 0, 0, 0
+	r.mseSum, r.mseN = 0, 0
+	r.trainMSE, r.offsetHz, r.failCause = 0, 0, ""
+	r.refPower = 0
+}
+
+func (r *Receiver) fail(cause string) {
+	r.state = Failed
+	r.failCause = cause
+}
+
+// Put processes received samples and appends the data bits recovered (only in the Data state).
+func (r *Receiver) Put(samples []int16, bits []byte) []byte {
+	for _, s := range samples {
+		x := float64(s)
+		present, changed := r.cd.Put(x)
+		if changed {
+			if present {
+				r.restart()
+			} else {
+				r.state = Idle
+			}
+		}
+		if !present {
+			continue
+		}
+		// A signal arriving over a noise floor that already holds the carrier detector on (or a new
+		// training after a failed one) shows as a jump in power: start over on it.
+		if r.refPower > 0 && r.stage != stageData && r.cd.Power() > 2.5*r.refPower {
+			r.restart()
+		}
+		z, ok := r.fe.Put(x)
+		if !ok {
+			continue
+		}
+		bits = r.halfBaud(z, bits)
+	}
+	return bits
+}
+
+// Fillin bridges n lost samples (brief §3.1, §3.5 item 9): carrier phase and symbol clock advance,
+// the equaliser line is filled with zeros, and adaptation stops until the line holds real samples
+// again. No bits are produced for the gap.
+func (r *Receiver) Fillin(n int) {
+	if r.state == Idle {
+		return
+	}
+	skipped := r.fe.Fillin(n)
+	for range skipped {
+		r.eq.Put(0)
+		r.half ^= 1
+	}
+	r.holdoff = eqTaps
+}
+
+func (r *Receiver) halfBaud(z complex128, bits []byte) []byte {
+	z = r.agc.Put(z)
+	r.eq.Put(z)
+	if r.holdoff > 0 {
+		r.holdoff--
+	}
+	r.half ^= 1
+	if r.half == 1 {
+		r.mid = z
+		return bits
+	}
+	adapt := r.holdoff == 0
+	if adapt {
+		e := r.ted.Error(r.mid, z) / r.cfg.SymbolPower
+		r.fe.AdjustTiming(-r.tloop.Update(e))
+	}
+	y := r.eq.Output()
+	switch r.stage {
+	case stageAcquire:
+		r.count++
+		if r.count >= r.cfg.Acquire {
+			r.agc.Freeze()
+			r.refPower = r.cd.Power()
+			r.stage, r.count = stagePattern, 0
+		}
+	case stagePattern:
+		// Symbols of the pattern alternate (V.29 A/B are 135° apart, V.27ter reversals 180°) and
+		// repeat every two. TEP's unmodulated carrier and the silence after it do not alternate,
+		// so they never count as pattern.
+		r.total++
+		if r.count >= r.cfg.PatternMin && real(y*complex(real(r.y2), -imag(r.y2))) < 0 {
+			// More than 90° away from the symbol two back: the pattern broke.
+			r.slam(y)
+			if r.state != Failed {
+				r.stage, r.count = stageTrain, 1
+			}
+			break
+		}
+		if real(y*complex(real(r.y1), -imag(r.y1))) < 0 {
+			if r.count >= 1 {
+				r.rotSum += y * complex(real(r.y2), -imag(r.y2))
+			}
+			r.count++
+		} else {
+			r.count, r.rotSum = 0, 0
+		}
+		if r.count > r.cfg.PatternMax {
+			r.fail("no end to the training pattern")
+		} else if r.total > 4*r.cfg.PatternMax+600 {
+			// Nothing like the pattern for a long time (noise, or a carrier we do not know): keep
+			// listening from scratch rather than parking.
+			r.restart()
+		}
+	case stageTrain:
+		t, ok := r.scheme.TrainSymbol(r.count)
+		if !ok {
+			r.trainMSE = r.mseSum / float64(max(r.mseN, 1)) / r.cfg.SymbolPower
+			if r.trainMSE > r.cfg.TrainMSE {
+				r.fail(fmt.Sprintf("training error %.3f", r.trainMSE))
+				break
+			}
+			r.scheme.BeginData(r.last)
+			r.stage, r.count = stageTest, 0
+			r.mseSum, r.mseN = 0, 0
+			r.eq.Mu = r.muData
+			r.tloop.Kp, r.tloop.Ki = 0.01, 0.0001
+			// Fall into the test stage with this symbol.
+			bits = r.data(y, bits, true)
+			break
+		}
+		r.last = t
+		err := t - y
+		if adapt {
+			r.eq.Adapt(err)
+			r.cloop.Update(&r.fe.Carrier, dsp.PhaseError(y, t))
+		}
+		// Measure over the last quarter of the known symbols.
+		if _, more := r.scheme.TrainSymbol(r.count + r.count/3 + 1); !more {
+			r.mseSum += dsp.Abs2(err)
+			r.mseN++
+		}
+		r.count++
+	case stageTest, stageData:
+		bits = r.data(y, bits, adapt)
+	}
+	r.y2, r.y1 = r.y1, y
+	return bits
+}
+
+// slam applies the coarse carrier frequency and phase at the pattern break.
+func (r *Receiver) slam(y complex128) {
+	// rotSum accumulates y[k]·conj(y[k-2]): its angle is the carrier rotation over two symbols.
+	perSymbol := math.Atan2(imag(r.rotSum), real(r.rotSum)) / 2
+	r.offsetHz = perSymbol / (2 * math.Pi) * r.cfg.Baud
+	if math.Abs(r.offsetHz) > 20 {
+		r.fail(fmt.Sprintf("implausible carrier offset %.1f Hz", r.offsetHz))
+		return
+	}
+	r.fe.Carrier.AdjustFreq(r.offsetHz)
+	t0, _ := r.scheme.TrainSymbol(0)
+	theta := dsp.PhaseError(y, t0)
+	r.fe.Carrier.Rotate(theta)
+	r.eq.RotateLine(complex(math.Cos(theta), -math.Sin(theta)))
+	r.last = t0
+}
+
+func (r *Receiver) data(y complex128, bits []byte, adapt bool) []byte {
+	var d complex128
+	if r.stage == stageTest {
+		d, r.scratch = r.scheme.Decide(y, r.scratch[:0])
+	} else {
+		d, bits = r.scheme.Decide(y, bits)
+	}
+	err := d - y
+	if adapt {
+		r.eq.Adapt(err)
+		r.cloop.Update(&r.fe.Carrier, dsp.PhaseError(y, d))
+	}
+	if r.stage == stageTest {
+		r.mseSum += dsp.Abs2(err)
+		r.mseN++
+		r.count++
+		if r.count >= r.scheme.TestSymbols() {
+			mse := r.mseSum / float64(r.mseN) / r.cfg.SymbolPower
+			if mse > r.cfg.TestMSE {
+				r.fail(fmt.Sprintf("test segment error %.3f", mse))
+				return bits
+			}
+			r.stage, r.state = stageData, Data
+		}
+	}
+	return bits
+}
