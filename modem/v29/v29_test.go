@@ -201,7 +201,7 @@ func TestZeroAllocs(t *testing.T) {
 }
 
 func BenchmarkRx9600(b *testing.B) {
-	tx, _ := NewTx(9600, false, &bitSlice{bits: randomBits(1 << 20, 1)})
+	tx, _ := NewTx(9600, false, &bitSlice{bits: randomBits(1<<20, 1)})
 	rx, _ := NewRx(9600)
 	blocks := make([][]int16, 200)
 	for i := range blocks {
@@ -219,7 +219,7 @@ func BenchmarkRx9600(b *testing.B) {
 }
 
 func BenchmarkTx9600(b *testing.B) {
-	tx, _ := NewTx(9600, false, &bitSlice{bits: randomBits(1 << 22, 1)})
+	tx, _ := NewTx(9600, false, &bitSlice{bits: randomBits(1<<22, 1)})
 	buf := make([]int16, 160)
 	b.ReportAllocs()
 	b.SetBytes(320)
