@@ -1,0 +1,477 @@
+package main
+
+// serve wires one FaxSeal node: the database (embedded cluster or FAXSEAL_DATABASE_URL), migrations,
+// River with its workers, the HTTP server (partner API, health, metrics; the portal mounts on the same
+// router) and, in registerComponents, the long-running parts such as the SIP endpoint. Every part runs
+// under one context and is stopped in reverse order on SIGINT/SIGTERM.
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/faxseal/faxseal/api"
+	"github.com/faxseal/faxseal/store"
+	"github.com/faxseal/faxseal/store/cluster"
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river"
+)
+
+func init() {
+	commands["serve"] = command{summary: "run a FaxSeal node: partner API, SIP gateway, workers (--dev: demo data)", run: runServe}
+}
+
+// config is every FAXSEAL_* setting (README "Configuration" documents each; keep the two in step).
+type config struct {
+	DatabaseURL string        // FAXSEAL_DATABASE_URL: empty starts the embedded cluster in DataDir/pg
+	DataDir     string        // FAXSEAL_DATA_DIR
+	HTTPAddr    string        // FAXSEAL_HTTP_ADDR
+	SIPAddr     string        // FAXSEAL_SIP_ADDR (used by the SIP endpoint)
+	SecretKey   []byte        // FAXSEAL_SECRET_KEY, 32 bytes as 64 hex digits or base64
+	LogLevel    slog.Level    // FAXSEAL_LOG_LEVEL
+	LogFormat   string        // FAXSEAL_LOG_FORMAT: json or text
+	RateLimit   int           // FAXSEAL_RATE_LIMIT: requests per minute per partner key
+	CoolOff     time.Duration // FAXSEAL_NUMBER_COOLOFF
+	Dev         bool          // --dev or FAXSEAL_DEV=1
+}
+
+// loadConfig reads the environment, then lets flags on fs override it; serve adds the listener and
+// --dev flags, the other commands only --data-dir.
+func loadConfig(fs *flag.FlagSet, args []string, serve bool) (*config, error) {
+	c := &config{
+		DatabaseURL: os.Getenv("FAXSEAL_DATABASE_URL"),
+		DataDir:     envOr("FAXSEAL_DATA_DIR", "./data"),
+		HTTPAddr:    envOr("FAXSEAL_HTTP_ADDR", "127.0.0.1:8080"),
+		SIPAddr:     envOr("FAXSEAL_SIP_ADDR", "0.0.0.0:5060"),
+		LogFormat:   os.Getenv("FAXSEAL_LOG_FORMAT"),
+		RateLimit:   60,
+		CoolOff:     30 * 24 * time.Hour,
+	}
+	var errs []error
+	if v := os.Getenv("FAXSEAL_DEV"); v != "" {
+		b, err := strconv.ParseBool(v)
+		errs = append(errs, wrapEnv("FAXSEAL_DEV", err))
+		c.Dev = b
+	}
+	if v := os.Getenv("FAXSEAL_LOG_LEVEL"); v != "" {
+		errs = append(errs, wrapEnv("FAXSEAL_LOG_LEVEL", c.LogLevel.UnmarshalText([]byte(v))))
+	}
+	if v := os.Getenv("FAXSEAL_RATE_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err == nil && n < 1 {
+			err = errors.New("must be at least 1")
+		}
+		errs = append(errs, wrapEnv("FAXSEAL_RATE_LIMIT", err))
+		c.RateLimit = n
+	}
+	if v := os.Getenv("FAXSEAL_NUMBER_COOLOFF"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err == nil && d < 0 {
+			err = errors.New("must not be negative")
+		}
+		errs = append(errs, wrapEnv("FAXSEAL_NUMBER_COOLOFF", err))
+		c.CoolOff = d
+	}
+	if v := os.Getenv("FAXSEAL_SECRET_KEY"); v != "" {
+		k, err := parseSecretKey(v)
+		errs = append(errs, wrapEnv("FAXSEAL_SECRET_KEY", err))
+		c.SecretKey = k
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if serve {
+		fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: embedded database, demo partner and DIDs, text logs, http webhooks allowed")
+		fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "HTTP listen address (FAXSEAL_HTTP_ADDR)")
+		fs.StringVar(&c.SIPAddr, "sip-addr", c.SIPAddr, "SIP listen address (FAXSEAL_SIP_ADDR)")
+	}
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data directory for the embedded database and generated secrets (FAXSEAL_DATA_DIR)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "json"
+		if c.Dev {
+			c.LogFormat = "text"
+		}
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return nil, fmt.Errorf("FAXSEAL_LOG_FORMAT: %q is not json or text", c.LogFormat)
+	}
+	return c, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func wrapEnv(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+func parseSecretKey(s string) ([]byte, error) {
+	if k, err := hex.DecodeString(s); err == nil && len(k) == 32 {
+		return k, nil
+	}
+	if k, err := base64.StdEncoding.DecodeString(s); err == nil && len(k) == 32 {
+		return k, nil
+	}
+	return nil, errors.New("must be 32 bytes written as 64 hex digits or base64 (openssl rand -hex 32)")
+}
+
+func (c *config) logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+// database is an open, migrated store and what must be stopped after it.
+type database struct {
+	store   *store.Store
+	cluster *cluster.Cluster // nil with FAXSEAL_DATABASE_URL
+}
+
+// openDatabase opens FAXSEAL_DATABASE_URL or starts (or joins) the embedded cluster in DataDir/pg, and
+// migrates. The secret key comes from FAXSEAL_SECRET_KEY, else from DataDir/secret.key, which is
+// created when the database is embedded or in --dev (a server on a shared database must be given the
+// same key on every node).
+func openDatabase(ctx context.Context, c *config, logger *slog.Logger) (*database, error) {
+	db := &database{}
+	url := c.DatabaseURL
+	if url == "" {
+		if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
+			return nil, err
+		}
+		cl, err := cluster.Start(ctx, cluster.Options{Dir: filepath.Join(c.DataDir, "pg"),
+			Log: func(f string, a ...any) { logger.Info(fmt.Sprintf(f, a...)) }})
+		if err != nil {
+			return nil, err
+		}
+		db.cluster = cl
+		if err := cl.EnsureDatabase(ctx, "faxseal"); err != nil {
+			db.close(logger)
+			return nil, err
+		}
+		url = cl.URL("faxseal")
+	}
+	key := c.SecretKey
+	if key == nil {
+		var err error
+		if key, err = dataDirSecretKey(c, c.DatabaseURL == "" || c.Dev); err != nil {
+			db.close(logger)
+			return nil, err
+		}
+	}
+	s, err := store.Open(ctx, url, store.Options{SecretKey: key, Logger: logger})
+	if err != nil {
+		db.close(logger)
+		return nil, err
+	}
+	db.store = s
+	if err := s.Migrate(ctx); err != nil {
+		db.close(logger)
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *database) close(logger *slog.Logger) {
+	if db.store != nil {
+		db.store.Close()
+	}
+	if db.cluster != nil && db.cluster.Owned() {
+		// The caller's context is usually cancelled by now (that is why we are stopping).
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := db.cluster.Stop(ctx); err != nil {
+			logger.Error("stopping PostgreSQL", "err", err)
+		} else {
+			logger.Info("PostgreSQL stopped")
+		}
+	}
+}
+
+func dataDirSecretKey(c *config, create bool) ([]byte, error) {
+	path := filepath.Join(c.DataDir, "secret.key")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		k, err := parseSecretKey(strings.TrimSpace(string(b)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return k, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if !create {
+		return nil, errors.New("FAXSEAL_SECRET_KEY is not set: give every node the same 32-byte key (openssl rand -hex 32)")
+	}
+	k := make([]byte, 32)
+	rand.Read(k)
+	if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	// O_EXCL: two processes starting at once must not each write their own key.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return dataDirSecretKey(c, false)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, err := f.WriteString(hex.EncodeToString(k) + "\n"); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// component is a long-running part of the node started after the database and River, stopped before
+// them. start must return once the component is running; stop must return once it has let go of
+// everything (sockets, goroutines).
+type component struct {
+	name  string
+	start func(ctx context.Context) error
+	stop  func(ctx context.Context) error
+}
+
+// node is what the wiring functions below receive.
+type node struct {
+	cfg      *config
+	logger   *slog.Logger
+	store    *store.Store
+	router   *mux.Router
+	registry *prometheus.Registry
+}
+
+// registerWorkers adds every River worker and periodic job. Later work (OCR, extraction, webhooks,
+// sending, retention) registers its workers here.
+func registerWorkers(n *node, workers *river.Workers) []*river.PeriodicJob {
+	river.AddWorker(workers, &store.NumberFeesWorker{Store: n.store})
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return store.NumberFeesArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true, ID: "number_monthly_fees"}),
+	}
+}
+
+// registerHTTP mounts every HTTP surface on the node's router. The portal (api/portal) mounts here
+// too, beside the partner API.
+func registerHTTP(n *node) error {
+	a, err := api.New(api.Config{
+		Store:             n.store,
+		Logger:            n.logger,
+		RateLimit:         store.RateLimit{Limit: n.cfg.RateLimit, Period: time.Minute},
+		NumberCoolOff:     n.cfg.CoolOff,
+		AllowHTTPWebhooks: n.cfg.Dev,
+		Metrics:           n.registry,
+	})
+	if err != nil {
+		return err
+	}
+	a.Mount(n.router)
+	return nil
+}
+
+// registerComponents lists the long-running parts besides HTTP and River, in start order. The SIP
+// endpoint (sip/, gateway/) is started here, listening on n.cfg.SIPAddr, with the same context as
+// everything else.
+func registerComponents(n *node) []component {
+	return nil
+}
+
+func runServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg, err := loadConfig(fs, args, true)
+	if err != nil {
+		return err
+	}
+	logger := cfg.logger()
+	slog.SetDefault(logger)
+
+	db, err := openDatabase(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer db.close(logger)
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n := &node{cfg: cfg, logger: logger, store: db.store, router: mux.NewRouter(), registry: registry}
+
+	if cfg.Dev {
+		if err := seedDev(ctx, n); err != nil {
+			return fmt.Errorf("seeding demo data: %w", err)
+		}
+	}
+
+	workers := river.NewWorkers()
+	periodic := registerWorkers(n, workers)
+	jobs, err := db.store.NewJobClient(&river.Config{
+		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Workers:      workers,
+		PeriodicJobs: periodic,
+		Logger:       logger.With("component", "river"),
+	})
+	if err != nil {
+		return err
+	}
+	if err := jobs.Start(ctx); err != nil {
+		return fmt.Errorf("starting River: %w", err)
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := jobs.Stop(stopCtx); err != nil {
+			logger.Error("stopping River", "err", err)
+		}
+	}()
+
+	var ready atomic.Bool
+	n.router.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	}).Methods(http.MethodGet)
+	n.router.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if !ready.Load() {
+			http.Error(w, "not ready: starting or stopping", http.StatusServiceUnavailable)
+			return
+		}
+		if err := db.store.Ping(pctx); err != nil {
+			http.Error(w, "not ready: database: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	}).Methods(http.MethodGet)
+	n.router.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	if err := registerHTTP(n); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP listener: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           n.router,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // fax uploads are up to 20 MB
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- srv.Serve(ln) }()
+
+	comps := registerComponents(n)
+	var started []component
+	defer func() {
+		for i := len(started) - 1; i >= 0; i-- {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := started[i].stop(stopCtx); err != nil {
+				logger.Error("stopping "+started[i].name, "err", err)
+			}
+			cancel()
+		}
+	}()
+	for _, c := range comps {
+		if err := c.start(ctx); err != nil {
+			srv.Close()
+			return fmt.Errorf("starting %s: %w", c.name, err)
+		}
+		started = append(started, c)
+	}
+
+	ready.Store(true)
+	logger.Info("faxseal serving", "http", "http://"+ln.Addr().String(), "dev", cfg.Dev)
+	select {
+	case <-ctx.Done():
+	case err := <-httpDone:
+		return fmt.Errorf("HTTP server: %w", err)
+	}
+	ready.Store(false)
+	logger.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		logger.Error("HTTP shutdown", "err", err)
+	}
+	return nil
+}
+
+// The demo inventory of --dev: numbers in the 555-01XX block, which NANP reserves for fiction, so
+// they can never reach a real subscriber.
+var devDIDs = []string{
+	"+14155550100", "+14155550101", "+14155550102", "+14155550103",
+	"+12125550100", "+12125550101",
+	"+15125550100", "+15125550101",
+	"+13125550100", "+16045550100",
+}
+
+const devPartnerName = "FaxSeal Demo"
+
+// seedDev makes sure the demo partner and the demo DIDs exist (idempotent across restarts) and prints
+// the demo partner's key.
+func seedDev(ctx context.Context, n *node) error {
+	dids := make([]store.DID, len(devDIDs))
+	for i, d := range devDIDs {
+		dids[i] = store.DID{Number: d, Trunk: "loopback"}
+	}
+	if _, _, err := n.store.ImportDIDs(ctx, dids); err != nil {
+		return err
+	}
+	var id string
+	err := n.store.QueryRow(ctx, `SELECT id FROM partners WHERE name = $1 ORDER BY created_at LIMIT 1`, devPartnerName).Scan(&id)
+	var key string
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		p, k, err := n.store.CreatePartner(ctx, store.NewPartner{Name: devPartnerName, Credits: 100, BillingEmail: "demo@example.com"})
+		if err != nil {
+			return err
+		}
+		id, key = p.ID, k
+	case err != nil:
+		return err
+	default:
+		keys, err := n.store.RevealKeys(ctx, id)
+		if err != nil {
+			return err
+		}
+		if len(keys) == 0 {
+			return fmt.Errorf("demo partner %s has no active key", id)
+		}
+		key = keys[0].Key
+	}
+	n.logger.Info("demo partner ready", "partner", id, "dids", len(devDIDs))
+	fmt.Printf("\nFaxSeal dev mode: demo partner %q (%s)\n  X-Partner-Key: %s\n  demo DIDs: %s\n\n",
+		devPartnerName, id, key, strings.Join(devDIDs, " "))
+	return nil
+}
