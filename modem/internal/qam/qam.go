@@ -116,7 +116,7 @@ type Receiver struct {
 	last     complex128
 	mseSum   float64
 	mseN     int
-	holdoff  int // T/2 samples to wait after fill-in before adapting again
+	holdoff  int  // T/2 samples to wait after fill-in before adapting again
 	muTrain  float64
 	muData   float64
 	scratch  []byte
@@ -356,6 +356,8 @@ func (r *Receiver) data(y complex128, bits []byte, adapt bool) []byte {
 	}
 	err := d - y
 	if adapt {
+		// Adapting on every symbol measured better at 18 dB SNR than thinning it out as spandsp
+		// does (every tenth symbol); the cost is about a sixth of the receiver.
 		r.eq.Adapt(err)
 		r.cloop.Update(&r.fe.Carrier, dsp.PhaseError(y, d))
 	}
