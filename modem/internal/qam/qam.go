@@ -116,7 +116,7 @@ type Receiver struct {
 	last     complex128
 	mseSum   float64
 	mseN     int
-	holdoff  int  // T/2 samples to wait after fill-in before adapting again
+	holdoff  int // T/2 samples to wait after fill-in before adapting again
 	muTrain  float64
 	muData   float64
 	scratch  []byte
