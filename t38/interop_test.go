@@ -1,0 +1,270 @@
+//go:build spandsp
+
+package t38
+
+import (
+	"math/rand"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/faxseal/faxseal/g3"
+	"github.com/faxseal/faxseal/internal/spandsp"
+	"github.com/faxseal/faxseal/t30"
+)
+
+// spandspNode is spandsp 0.0.6's t38_terminal behind FaxSeal's UDPTL codec (spandsp has none), run in
+// 10 ms virtual ticks.
+type spandspNode struct {
+	t     *testing.T
+	term  *spandsp.T38Terminal
+	send  *Sender
+	recv  Receiver
+	clock time.Duration
+	out   []Datagram
+}
+
+const spandspTick = 10 * time.Millisecond
+
+func newSpandspNode(t *testing.T, cfg spandsp.T38Config, depth int) *spandspNode {
+	t.Helper()
+	term, err := spandsp.NewT38Terminal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(term.Close)
+	snd, _ := NewSender(SenderConfig{Depth: depth, MaxDatagram: 400})
+	return &spandspNode{t: t, term: term, send: snd}
+}
+
+func (n *spandspNode) deadline() (time.Duration, bool) {
+	if n.done() {
+		return 0, false
+	}
+	return n.clock + spandspTick, true
+}
+
+func (n *spandspNode) advance(now time.Duration) {
+	for n.clock+spandspTick <= now {
+		n.term.Advance(int(spandspTick / (time.Second / 8000)))
+		n.clock += spandspTick
+		n.collect()
+	}
+}
+
+func (n *spandspNode) collect() {
+	pkts, err := n.term.TakePackets()
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	for _, p := range pkts {
+		d, err := n.send.Packet(p.IFP)
+		if err != nil {
+			n.t.Fatalf("spandsp IFP %X: %v", p.IFP, err)
+		}
+		n.out = append(n.out, Datagram{At: n.clock, Data: append([]byte(nil), d...), Count: max(p.Count, 1)})
+	}
+}
+
+func (n *spandspNode) deliver(now time.Duration, data []byte) {
+	n.advance(now)
+	dl, err := n.recv.Receive(data)
+	if err != nil {
+		return
+	}
+	for _, d := range dl {
+		if d.IFP != nil {
+			_ = n.term.Input(d.IFP, d.Seq)
+		}
+	}
+	n.collect()
+}
+
+func (n *spandspNode) take() []Datagram {
+	out := n.out
+	n.out = nil
+	return out
+}
+
+func (n *spandspNode) done() bool {
+	d, _, _ := n.term.Done()
+	return d
+}
+
+type interopCase struct {
+	name        string
+	pages, rows int
+	ecm         bool
+	comp        t30.Compression
+	spandspComp int // compressions the spandsp side supports
+	modems      int // spandsp modems, 0 = all
+	maxRate     int // our MaxBitRate
+	version     int
+	depth       int
+	imp         impairment
+	wantRate    int
+	wantComp    t30.Compression
+	seed        int64
+}
+
+func (c interopCase) syntax() Syntax { return SyntaxForVersion(c.version) }
+
+func (c interopCase) spandspCfg() spandsp.T38Config {
+	comp := c.spandspComp
+	if comp == 0 {
+		comp = spandsp.CompressMH | spandsp.CompressMR | spandsp.CompressMMR
+	}
+	return spandsp.T38Config{Version: c.version, ECM: c.ecm, Modems: c.modems, Compressions: comp, Ident: "spandsp"}
+}
+
+func (c interopCase) configure(cfg *t30.Config) {
+	cfg.DisableECM = !c.ecm
+	cfg.MaxBitRate = c.maxRate
+	if c.comp != 0 {
+		cfg.Compressions = []t30.Compression{c.comp}
+	}
+}
+
+func interopDoc(c interopCase) *pageSource {
+	doc := &pageSource{res: t30.Fine}
+	for i := 0; i < c.pages; i++ {
+		doc.pages = append(doc.pages, textPage(c.seed*100+int64(i), c.rows, 196))
+	}
+	return doc
+}
+
+func toBitmaps(pages []*g3.Page) []spandsp.Bitmap {
+	var out []spandsp.Bitmap
+	for _, p := range pages {
+		out = append(out, spandsp.Bitmap{Width: p.Width, Height: p.Height, XRes: p.XRes, YRes: p.YRes, Rows: p.Pix})
+	}
+	return out
+}
+
+func fromBitmaps(t *testing.T, bms []spandsp.Bitmap) []*g3.Page {
+	var out []*g3.Page
+	for _, b := range bms {
+		p, err := g3.NewPage(b.Width, b.Height, b.XRes, b.YRes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(p.Pix, b.Rows)
+		out = append(out, p)
+	}
+	return out
+}
+
+// interopCases is the matrix both directions run: documents of 1/3/10 pages, ECM on and off, MH/MR/MMR,
+// V.17 14400 down to V.27ter 2400, both IFP syntaxes, and the UDPTL channel impairments.
+func interopCases() []interopCase {
+	loss10 := impairment{loss: 0.10, delay: 40 * time.Millisecond, jitter: 20 * time.Millisecond}
+	cs := []interopCase{
+		{name: "3p-fine-MMR-ECM-14400-loss10-red3", pages: 3, ecm: true, comp: t30.MMR, depth: 3, imp: loss10, wantRate: 14400, wantComp: t30.MMR},
+		{name: "3p-MMR-ECM-loss5-red3-v2", pages: 3, ecm: true, depth: 3, version: 2, imp: impairment{loss: 0.05, delay: 30 * time.Millisecond}},
+		{name: "1p-ECM-clean", pages: 1, ecm: true, wantRate: 14400},
+		{name: "10p-ECM", pages: 10, rows: 200, ecm: true, depth: 1},
+		{name: "1p-MH-noECM-V29-9600", pages: 1, comp: t30.MH, spandspComp: spandsp.CompressMH, modems: spandsp.ModemV29 | spandsp.ModemV27ter,
+			wantRate: 9600, wantComp: t30.MH},
+		{name: "3p-MR-noECM-loss5-red3", pages: 3, comp: t30.MR, spandspComp: spandsp.CompressMH | spandsp.CompressMR, depth: 3,
+			imp: impairment{loss: 0.05, delay: 30 * time.Millisecond}, wantComp: t30.MR},
+		{name: "1p-MH-V27ter-2400", pages: 1, rows: 300, comp: t30.MH, spandspComp: spandsp.CompressMH, modems: spandsp.ModemV27ter,
+			maxRate: 2400, wantRate: 2400, wantComp: t30.MH},
+		{name: "1p-MR-V29-7200", pages: 1, comp: t30.MR, spandspComp: spandsp.CompressMH | spandsp.CompressMR, modems: spandsp.ModemV29,
+			maxRate: 7200, wantRate: 7200, wantComp: t30.MR},
+		{name: "1p-ECM-V17-12000", pages: 1, ecm: true, maxRate: 12000, wantRate: 12000},
+		{name: "1p-ECM-MMR-V27ter-4800", pages: 1, ecm: true, comp: t30.MMR, modems: spandsp.ModemV27ter, wantRate: 4800},
+		{name: "3p-ECM-dup-reorder-delay", pages: 3, ecm: true, depth: 3,
+			imp: impairment{dup: 0.05, reorder: 0.05, reorderBy: 40 * time.Millisecond, delay: 150 * time.Millisecond, jitter: 30 * time.Millisecond}},
+	}
+	for i := range cs {
+		if cs[i].rows == 0 {
+			cs[i].rows = 600
+		}
+		cs[i].seed = int64(i + 1)
+	}
+	return cs
+}
+
+func TestInteropOursToSpandsp(t *testing.T) {
+	for _, c := range interopCases() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			doc := interopDoc(c)
+			out := filepath.Join(t.TempDir(), "rx.tif")
+			cfg := c.spandspCfg()
+			cfg.RxFile = out
+			peer := newSpandspNode(t, cfg, c.depth)
+			us := newOurNode(t, ourOpts{role: t30.Send, calling: true, syntax: c.syntax(), depth: c.depth, doc: doc, configure: c.configure})
+			ch := &channel{rng: rand.New(rand.NewSource(c.seed)), imp: [2]impairment{c.imp, c.imp}}
+			end := ch.run(t, [2]node{us, peer}, 20*time.Minute)
+			res := us.sess.Result()
+			_, code, text := peer.term.Done()
+			if res.Code != t30.OK || code != 0 {
+				t.Fatalf("ours %v %s; spandsp %d %s at %v\ntrace:\n%s", res.Code, res.Detail, code, text, end, trace(us.sess))
+			}
+			bms, err := spandsp.ReadTIFF(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPages(t, doc, fromBitmaps(t, bms), res.Format)
+			checkNegotiated(t, c, res)
+			st := peer.term.Stats()
+			t.Logf("%v %d pages at %d in %.1fs virtual; spandsp saw %d pages, ECM %v, remote %q; %d+%d datagrams, %d+%d lost",
+				res.Format, res.Pages, res.BitRate, end.Seconds(), st.PagesRx, st.ECM, st.RemoteIdent, ch.sent[0], ch.sent[1], ch.dropped[0], ch.dropped[1])
+		})
+	}
+}
+
+func TestInteropSpandspToOurs(t *testing.T) {
+	for _, c := range interopCases() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			doc := interopDoc(c)
+			in := filepath.Join(t.TempDir(), "tx.tif")
+			if err := spandsp.WriteTIFF(in, toBitmaps(doc.pages), spandsp.TIFFG4); err != nil {
+				t.Fatal(err)
+			}
+			cfg := c.spandspCfg()
+			cfg.Calling, cfg.TxFile = true, in
+			peer := newSpandspNode(t, cfg, c.depth)
+			us := newOurNode(t, ourOpts{role: t30.Receive, syntax: c.syntax(), depth: c.depth, configure: c.configure})
+			ch := &channel{rng: rand.New(rand.NewSource(c.seed + 1000)), imp: [2]impairment{c.imp, c.imp}}
+			end := ch.run(t, [2]node{peer, us}, 20*time.Minute)
+			res := us.sess.Result()
+			_, code, text := peer.term.Done()
+			if res.Code != t30.OK || code != 0 {
+				t.Fatalf("ours %v %s; spandsp %d %s at %v\ntrace:\n%s", res.Code, res.Detail, code, text, end, trace(us.sess))
+			}
+			checkPages(t, doc, us.sink.kept, res.Format)
+			// A DIS names modem families, not a top rate (T.30 Table 2 bits 11-14): spandsp sending
+			// to our capped receiver still starts at the family's top rate.
+			switch c.wantRate {
+			case 12000:
+				c.wantRate = 14400
+			case 7200:
+				c.wantRate = 9600
+			}
+			checkNegotiated(t, c, res)
+			if res.RemoteIdent != "spandsp" {
+				t.Errorf("remote ident %q", res.RemoteIdent)
+			}
+			t.Logf("%v %d pages at %d in %.1fs virtual; rx stats %+v", res.Format, res.Pages, res.BitRate, end.Seconds(), us.ep.Receiver.Stats)
+		})
+	}
+}
+
+func checkNegotiated(t *testing.T, c interopCase, res t30.Result) {
+	t.Helper()
+	if c.wantRate != 0 && res.BitRate != c.wantRate {
+		t.Errorf("rate %d, want %d", res.BitRate, c.wantRate)
+	}
+	if c.wantComp != 0 && res.Format.Compression != c.wantComp {
+		t.Errorf("compression %v, want %v", res.Format.Compression, c.wantComp)
+	}
+	if res.ECM != c.ecm {
+		t.Errorf("ECM %v, want %v", res.ECM, c.ecm)
+	}
+	if res.Pages != c.pages {
+		t.Errorf("%d pages confirmed, want %d", res.Pages, c.pages)
+	}
+}
