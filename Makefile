@@ -35,3 +35,9 @@ test: deps
 
 vet:
 	$(GO) vet -tags $(TEST_TAGS) ./...
+
+# The g3 codec against libtiff (cgo, Debian libtiff-dev) and x/image/ccitt on the CCITT set, one core;
+# then g3's own benchmarks, which report allocations per page. Figures go to docs/benchmarks.md.
+bench: deps
+	GOMAXPROCS=1 $(GO) run -tags libtiff ./internal/libtiffbench
+	GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -benchmem ./g3
