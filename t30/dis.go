@@ -161,7 +161,12 @@ func ParseDIS(fif []byte) (Capabilities, error) {
 		c.Length = 1
 	}
 	if !c.ECM {
-		c.MMR = false // T.30 Table 2 note 36: T.6 requires ECM
+		// T.30 Table 2: T.6 coding and the frame size preference only
+		// exist with ECM.
+		c.MMR, c.ECM64Preferred = false, false
+	}
+	if !c.Superfine {
+		c.ScanHalvesSuperfine = false
 	}
 	return c, nil
 }
@@ -362,7 +367,7 @@ func ParseDCS(fif []byte) (Settings, error) {
 		Modulation: r.mod,
 		BitRate:    r.rate,
 		ECM:        b.Bit(bitECM),
-		Frame64:    b.Bit(bitFrame64),
+		Frame64:    b.Bit(bitFrame64) && b.Bit(bitECM),
 		Raw:        b,
 	}
 	switch {

@@ -37,6 +37,8 @@
 //	at, ok := s.Deadline()                // next timer, if any
 //	s.Advance(now)                        // fire timers due by now
 //	s.Done(); s.Result()                  // phase E reached; the outcome
+//	s.Cancel(now)                         // local abort: DCN, then done
+//	s.Hangup(now)                         // the call is gone (BYE): done at once
 //
 // A T.38 transport in localTCF mode (T.38 §8.1, brief §1.7) reports
 // EventTrained then EventCarrierDown with no EventData for TCF; the session
@@ -342,6 +344,10 @@ func (k EventKind) String() string {
 // Event is a report from the transport to Session.Handle. Frame and Data
 // are only read during the Handle call; the transport may reuse them after it
 // returns.
+//
+// Modulation must be set on carrier, training and HDLC events: the session
+// tells the end of a V.21 burst (ignored while it waits for TCF or a page)
+// from the end of the fast carrier by it. Zero is read as "the fast modem".
 type Event struct {
 	Kind       EventKind
 	Modulation Modulation

@@ -717,7 +717,7 @@ func (s *Session) sendDCS() {
 	}
 	s.enter(stTxTCF)
 	s.fe.Receive(RxMode{Kind: RxV21, Modulation: V21, BitRate: 300})
-	tcf := make([]byte, sp.rate*int(tcfDuration/time.Millisecond)/8000)
+	tcf := make([]byte, tcfOctets(sp.rate))
 	s.cmd = []Tx{
 		{Kind: TxSilence, Duration: gapSilence},
 		v21Burst(s.identFrames(FCFTSI, FCFDCS)...),
@@ -727,6 +727,11 @@ func (s *Session) sendDCS() {
 	s.cmdTries = 0
 	s.cmdFail, s.cmdWhat = NoResponseDCS, "DCS+TCF"
 	s.repeatDCS()
+}
+
+// tcfOctets is the length of TCF at rate: 1.5 s of zeros (T.30 §5.3.2.2).
+func tcfOctets(rate int) int {
+	return rate * int(tcfDuration/time.Millisecond) / 8000
 }
 
 func (s *Session) repeatDCS() {
