@@ -526,11 +526,11 @@ func (r *Receiver) data(z complex128) {
 	if r.holdoff > 0 && r.decoded < seg4Symbols {
 		r.seg4Hit = true
 	}
-	nearest, decided, ok := r.vit.decode(z)
+	nearest, decided := r.vit.decode(z)
 	r.adapt(z, r.points[nearest])
 	r.trackLevel(z)
-	if ok {
-		r.output(decided)
+	for _, l := range decided {
+		r.output(int(l))
 	}
 }
 
@@ -609,8 +609,8 @@ func (r *Receiver) lostSymbol() {
 			r.seg4Hit = true
 		}
 		// An erasure: the survivors' decision for it is arbitrary, but the bit count stays right.
-		if label, ok := r.vit.erase(); ok {
-			r.output(label)
+		for _, l := range r.vit.erase() {
+			r.output(int(l))
 		}
 	}
 }

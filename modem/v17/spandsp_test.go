@@ -154,3 +154,46 @@ func spandspToOurs(t *testing.T, rate Rate, short, tep bool, nbits int) {
 		t.Fatalf("%d bit errors in %d (got %d bits)", errs, len(want), len(sink.bits))
 	}
 }
+
+// BenchmarkSpandspReceive is the anchor for BenchmarkReceive: spandsp's V.17 receiver on the same
+// recording, per 20 ms frame.
+func BenchmarkSpandspReceive(b *testing.B) {
+	for _, rate := range []Rate{Rate7200, Rate14400} {
+		b.Run(rate.String(), func(b *testing.B) {
+			sig := recording(rate, 10)
+			frames := len(sig) / 160
+			rx, _ := spandsp.NewV17Rx(int(rate))
+			defer rx.Close()
+			b.SetBytes(160 * 2)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				f := i % frames
+				if f == 0 {
+					rx.Restart(int(rate), false)
+				}
+				rx.Receive(sig[f*160 : f*160+160])
+			}
+		})
+	}
+}
+
+// BenchmarkSpandspTransmit is the anchor for BenchmarkTransmit.
+func BenchmarkSpandspTransmit(b *testing.B) {
+	for _, rate := range []Rate{Rate7200, Rate14400} {
+		b.Run(rate.String(), func(b *testing.B) {
+			tx, _ := spandsp.NewV17Tx(int(rate), false)
+			defer tx.Close()
+			buf := make([]int16, 160)
+			bits := make([]byte, 1<<22)
+			tx.Restart(int(rate), false, false, bits)
+			b.SetBytes(160 * 2)
+			b.ReportAllocs()
+			for range b.N {
+				if tx.Transmit(buf) < len(buf) {
+					tx.Restart(int(rate), false, false, bits)
+				}
+			}
+		})
+	}
+}

@@ -2,34 +2,39 @@ package v17
 
 import "math"
 
-// tracebackDepth is how many symbols the Viterbi decoder looks back before it commits to a decision.
-// Survivor paths of an 8-state code merge within about five constraint lengths; 24 symbols (10 ms)
-// costs little delay and leaves the decision error rate at the code's limit (see NOTES.md for the
-// measured effect of shorter depths; spandsp uses 16).
-const tracebackDepth = 24
+// Viterbi decoding of the V.17 trellis code (§2.4). The decoder keeps, for each of the 8 encoder
+// states, the best path into it; branch costs are squared distances from the received point to the
+// nearest point of each of the 8 subsets (label & 7).
+//
+// Survivor paths merge within about five constraint lengths, so decisions are taken tracebackDepth
+// symbols back. To keep the cost per symbol low the trace-back runs once every traceBlock symbols and
+// releases traceBlock decisions at a time; the decision delay is therefore between tracebackDepth
+// and tracebackDepth+traceBlock-1 symbols, which stays inside the 32 symbols of binary ones the
+// transmitter sends after the data (V.17 §2.5.2 turn-off), so the last data symbol is always decided
+// before the carrier goes.
+const (
+	tracebackDepth = 20
+	traceBlock     = 8
+	survivorRing   = tracebackDepth + traceBlock
+)
 
-// viterbi is the maximum-likelihood decoder for the V.17 trellis code over one constellation.
-// It takes equalised, carrier-corrected symbols and returns constellation labels tracebackDepth-1
-// symbols late. It never allocates after newViterbi.
+// viterbi is the maximum-likelihood decoder for one constellation. It never allocates after
+// newViterbi.
 type viterbi struct {
-	points  []complex128 // constellation, by label
-	subsets [8][]uint8   // labels in each subset (label & 7)
+	points []complex128 // constellation, by label
+	near   nearTable
 
 	metric [trellisStates]float64
-	// Survivors, a ring of tracebackDepth symbols: for each state, the state it came from and the
-	// label it decided.
-	prev  [tracebackDepth][trellisStates]uint8
-	label [tracebackDepth][trellisStates]uint8
-	pos   int
-	count int
+	// Survivors, a ring: for each state, the state it came from and the label it decided.
+	prev  [survivorRing][trellisStates]uint8
+	label [survivorRing][trellisStates]uint8
+	pos   int // ring index of the newest symbol
+	n     int // symbols since reset
+	out   [traceBlock]uint8
 }
 
 func newViterbi(points []complex128) *viterbi {
-	v := &viterbi{points: points}
-	for l := range points {
-		s := l & 7
-		v.subsets[s] = append(v.subsets[s], uint8(l))
-	}
+	v := &viterbi{points: points, near: newNearTable(points)}
 	v.reset()
 	return v
 }
@@ -38,90 +43,157 @@ func newViterbi(points []complex128) *viterbi {
 // states start equal so a symbol of misalignment costs nothing more than a few segment 4 errors.
 func (v *viterbi) reset() {
 	clear(v.metric[:])
-	v.pos = 0
-	v.count = 0
+	v.pos = survivorRing - 1
+	v.n = 0
 }
 
 // decode takes one received symbol. It returns the label of the nearest point (the immediate hard
-// decision, for carrier and equaliser tracking), the label decided tracebackDepth-1 symbols ago, and
-// whether that decision exists yet.
-func (v *viterbi) decode(z complex128) (nearest, decided int, ok bool) {
+// decision, for carrier and equaliser tracking) and the labels decided by this symbol, oldest first:
+// none, or traceBlock of them. The slice is only valid until the next call.
+func (v *viterbi) decode(z complex128) (nearest int, decided []uint8) {
 	var dist [8]float64
 	var best [8]uint8
-	nearestDist := math.Inf(1)
-	for s := range v.subsets {
-		d := math.Inf(1)
-		var b uint8
-		for _, l := range v.subsets[s] {
-			e := z - v.points[l]
-			if dd := real(e)*real(e) + imag(e)*imag(e); dd < d {
-				d, b = dd, l
-			}
-		}
-		dist[s], best[s] = d, b
-		if d < nearestDist {
-			nearestDist, nearest = d, int(b)
-		}
-	}
-	decided, ok = v.step(&dist, &best)
-	return nearest, decided, ok
+	nearest = v.near.lookup(v.points, z, &dist, &best)
+	return nearest, v.step(&dist, &best)
 }
 
 // erase advances the trellis over a lost symbol: every branch costs the same.
-func (v *viterbi) erase() (decided int, ok bool) {
+func (v *viterbi) erase() []uint8 {
 	var dist [8]float64
 	var best [8]uint8
 	for s := range best {
-		best[s] = v.subsets[s][0]
+		best[s] = uint8(s)
 	}
 	return v.step(&dist, &best)
 }
 
 // step runs one add-compare-select over the branch costs dist (per subset) whose best points are
-// best, and traces back.
-func (v *viterbi) step(dist *[8]float64, best *[8]uint8) (decided int, ok bool) {
+// best, and traces back when a block of decisions is due.
+func (v *viterbi) step(dist *[8]float64, best *[8]uint8) []uint8 {
+	if v.pos++; v.pos == survivorRing {
+		v.pos = 0
+	}
 	var next [trellisStates]float64
 	minMetric := math.Inf(1)
+	bestState := 0
 	for t := range trellisStates {
-		m := math.Inf(1)
-		var from, sub uint8
-		for _, br := range trellisInto[t] {
-			if c := v.metric[br.prev] + dist[br.subset]; c < m {
-				m, from, sub = c, br.prev, br.subset
+		into := &trellisInto[t]
+		m := v.metric[into[0].prev] + dist[into[0].subset]
+		k := 0
+		for j := 1; j < 4; j++ {
+			if c := v.metric[into[j].prev] + dist[into[j].subset]; c < m {
+				m, k = c, j
 			}
 		}
 		next[t] = m
-		v.prev[v.pos][t] = from
-		v.label[v.pos][t] = best[sub]
+		v.prev[v.pos][t] = into[k].prev
+		v.label[v.pos][t] = best[into[k].subset]
 		if m < minMetric {
-			minMetric = m
+			minMetric, bestState = m, t
 		}
 	}
 	// Keep the metrics small: only their differences matter.
-	bestState := 0
 	for t := range trellisStates {
 		v.metric[t] = next[t] - minMetric
-		if v.metric[t] == 0 {
-			bestState = t
-		}
 	}
-
-	// Trace the best path back to the oldest stored symbol.
-	p := v.pos
-	s := bestState
+	v.n++
+	// The first block is due when the oldest symbol is tracebackDepth+traceBlock-2 back.
+	if k := v.n - (tracebackDepth + traceBlock - 1); k < 0 || k%traceBlock != 0 {
+		return nil
+	}
+	// Trace the best path back tracebackDepth-1 symbols, then collect the traceBlock decisions
+	// before that, newest last.
+	p, s := v.pos, bestState
 	for range tracebackDepth - 1 {
 		s = int(v.prev[p][s])
 		if p--; p < 0 {
-			p = tracebackDepth - 1
+			p = survivorRing - 1
 		}
 	}
-	decided = int(v.label[p][s])
-	if v.pos++; v.pos == tracebackDepth {
-		v.pos = 0
+	for i := traceBlock - 1; i >= 0; i-- {
+		v.out[i] = v.label[p][s]
+		s = int(v.prev[p][s])
+		if p--; p < 0 {
+			p = survivorRing - 1
+		}
 	}
-	if v.count < tracebackDepth-1 {
-		v.count++
-		return 0, false
+	return v.out[:]
+}
+
+// nearTable finds, for a received point, the nearest constellation point in each of the 8 subsets
+// without searching them all: the plane around the constellation is cut into unit cells, and each
+// cell lists, per subset, only the points that can be nearest to some position in the cell (those
+// whose distance to the cell is no more than the smallest farthest-distance of any subset point).
+// Positions outside the grid use the nearest cell, which is exact for every point the equaliser can
+// sensibly deliver and harmless for the rest.
+type nearTable struct {
+	start []uint16 // per cell and subset, offset into cand; one extra entry at the end
+	cand  []uint8
+}
+
+const (
+	nearLo    = -12 // grid covers [-12, 12) in both axes; the constellations reach ±9
+	nearCells = 24
+)
+
+func newNearTable(points []complex128) nearTable {
+	var t nearTable
+	t.start = make([]uint16, 0, nearCells*nearCells*8+1)
+	for cx := range nearCells {
+		for cy := range nearCells {
+			x0, y0 := float64(nearLo+cx), float64(nearLo+cy)
+			for s := range 8 {
+				t.start = append(t.start, uint16(len(t.cand)))
+				bound := math.Inf(1)
+				for l := s; l < len(points); l += 8 {
+					bound = math.Min(bound, cellMaxDist2(points[l], x0, y0))
+				}
+				for l := s; l < len(points); l += 8 {
+					if cellMinDist2(points[l], x0, y0) <= bound {
+						t.cand = append(t.cand, uint8(l))
+					}
+				}
+			}
+		}
 	}
-	return decided, true
+	t.start = append(t.start, uint16(len(t.cand)))
+	return t
+}
+
+// cellMinDist2 and cellMaxDist2 return the squared distance from p to the nearest and farthest
+// position of the unit cell with lower corner (x0, y0).
+func cellMinDist2(p complex128, x0, y0 float64) float64 {
+	dx := math.Max(0, math.Max(x0-real(p), real(p)-(x0+1)))
+	dy := math.Max(0, math.Max(y0-imag(p), imag(p)-(y0+1)))
+	return dx*dx + dy*dy
+}
+
+func cellMaxDist2(p complex128, x0, y0 float64) float64 {
+	dx := math.Max(math.Abs(real(p)-x0), math.Abs(real(p)-(x0+1)))
+	dy := math.Max(math.Abs(imag(p)-y0), math.Abs(imag(p)-(y0+1)))
+	return dx*dx + dy*dy
+}
+
+// lookup fills dist and best with the squared distance to, and label of, the nearest point of each
+// subset, and returns the label of the nearest point overall.
+func (t *nearTable) lookup(points []complex128, z complex128, dist *[8]float64, best *[8]uint8) int {
+	cx := min(nearCells-1, max(0, int(math.Floor(real(z)))-nearLo))
+	cy := min(nearCells-1, max(0, int(math.Floor(imag(z)))-nearLo))
+	base := (cx*nearCells + cy) * 8
+	nearest, nd := 0, math.Inf(1)
+	for s := range 8 {
+		d := math.Inf(1)
+		var b uint8
+		for _, l := range t.cand[t.start[base+s]:t.start[base+s+1]] {
+			e := z - points[l]
+			if dd := real(e)*real(e) + imag(e)*imag(e); dd < d {
+				d, b = dd, l
+			}
+		}
+		dist[s], best[s] = d, b
+		if d < nd {
+			nd, nearest = d, int(b)
+		}
+	}
+	return nearest
 }
