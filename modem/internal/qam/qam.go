@@ -237,6 +237,10 @@ func (r *Receiver) Fillin(n int) {
 	for range skipped {
 		r.eq.Put(0)
 		r.half ^= 1
+		if r.half == 0 && (r.stage == stageTrain || r.stage == stageTest) {
+			// Keep the known-symbol index in step with the transmitter across the gap.
+			r.count++
+		}
 	}
 	r.holdoff = eqTaps
 }
@@ -317,8 +321,8 @@ func (r *Receiver) halfBaud(z complex128, bits []byte) []byte {
 			r.eq.Adapt(err)
 			r.cloop.Update(&r.fe.Carrier, dsp.PhaseError(y, t))
 		}
-		// Measure over the last quarter of the known symbols.
-		if _, more := r.scheme.TrainSymbol(r.count + r.count/3 + 1); !more {
+		// Measure over the last quarter of the known symbols (not over a fill-in gap).
+		if _, more := r.scheme.TrainSymbol(r.count + r.count/3 + 1); !more && adapt {
 			r.mseSum += dsp.Abs2(err)
 			r.mseN++
 		}
@@ -362,11 +366,13 @@ func (r *Receiver) data(y complex128, bits []byte, adapt bool) []byte {
 		r.cloop.Update(&r.fe.Carrier, dsp.PhaseError(y, d))
 	}
 	if r.stage == stageTest {
-		r.mseSum += dsp.Abs2(err)
-		r.mseN++
+		if adapt {
+			r.mseSum += dsp.Abs2(err)
+			r.mseN++
+		}
 		r.count++
 		if r.count >= r.scheme.TestSymbols() {
-			mse := r.mseSum / float64(r.mseN) / r.cfg.SymbolPower
+			mse := r.mseSum / float64(max(r.mseN, 1)) / r.cfg.SymbolPower
 			if mse > r.cfg.TestMSE {
 				r.fail(fmt.Sprintf("test segment error %.3f", mse))
 				return bits
