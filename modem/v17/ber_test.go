@@ -3,7 +3,6 @@ package v17
 import (
 	"flag"
 	"fmt"
-	"math"
 	"strings"
 	"testing"
 
@@ -63,33 +62,81 @@ func runTrial(rate Rate, ch channel, nbits int, seed uint64) trial {
 		failure: rx.failure, mse: rx.mse / float64(max(rx.mseN, 1))}
 }
 
+// noiseFloor is the white noise level of the BER measurements, in dBm0. It sits below the carrier-off
+// threshold of both receivers (spandsp: -48 dBm0), because noise above the carrier-on threshold starts
+// spandsp's training on the noise before the signal arrives and it then fails; the SNR is set by the
+// signal level instead (-34 dBm0 at 16 dB ... -20 dBm0 at 30 dB), all within the receive range.
+const noiseFloor = -50.0
+
+// atSNR returns a mu-law channel at snr dB with the noise at noiseFloor.
+func atSNR(snr float64) channel {
+	return channel{snrDB: snr, gainDB: noiseFloor + snr - DefaultLevel, law: g711.MuLaw}
+}
+
 // TestBERTable measures the bit error rate against SNR at every rate through mu-law companding. With
-// -v17.table it prints the full table recorded in docs/benchmarks.md; without it, it runs a coarse
-// version that only checks the curve falls with SNR.
+// -v17.table it prints the full table recorded in docs/benchmarks.md (200000 bits per cell); without
+// it, a coarse version (20000 bits) checks the shape: error-free at 30 dB, and never worse at a higher
+// SNR than at a lower one (a failed training counts as BER 1/2).
 func TestBERTable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
 	snrs := []float64{14, 16, 18, 20, 22, 24, 26, 30}
 	nbits := 20000
 	if *berTable {
 		nbits = 200000
-	} else if testing.Short() {
-		t.Skip("short")
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "| rate | %s |\n", joinf(snrs, " | ", "%.0f dB"))
 	for _, rate := range []Rate{Rate7200, Rate9600, Rate12000, Rate14400} {
 		var cells []string
+		prev := 1.0
 		for _, snr := range snrs {
-			tr := runTrial(rate, channel{snrDB: snr, law: g711.MuLaw}, nbits, uint64(snr))
-			cell := fmt.Sprintf("%.1e", float64(tr.errs)/float64(tr.bits))
+			tr := runTrial(rate, atSNR(snr), nbits, uint64(snr))
+			ber := float64(tr.errs) / float64(tr.bits)
+			cell := fmt.Sprintf("%.1e", ber)
 			if !tr.trained {
+				ber = 0.5
 				cell = "no train"
-				t.Logf("%v at %.0f dB: %s (mse %.3f)", rate, snr, tr.failure, tr.mse)
 			}
 			cells = append(cells, cell)
+			if ber > prev+1e-3 {
+				t.Errorf("%v: BER %.2e at %.0f dB is worse than %.2e below it", rate, ber, snr, prev)
+			}
+			prev = ber
+		}
+		if prev != 0 {
+			t.Errorf("%v: BER %.2e at %.0f dB, want 0", rate, prev, snrs[len(snrs)-1])
 		}
 		fmt.Fprintf(&sb, "| %d | %s |\n", int(rate), strings.Join(cells, " | "))
 	}
-	t.Logf("BER vs SNR (mu-law, %d bits per cell):\n%s", nbits, sb.String())
+	t.Logf("BER vs SNR (mu-law, noise at %.0f dBm0, %d bits per cell):\n%s", noiseFloor, nbits, sb.String())
+}
+
+// thresholds are the SNRs at which TestBERThreshold requires BER < 1e-4: the lowest SNR of the
+// TestBERAgainstSpandsp table at which spandsp's receiver, on the same signals, is error-free over
+// 200000 bits (so a correct V.17 receiver clearly achieves it). Ours has margin at each: see
+// docs/benchmarks.md.
+var thresholds = map[Rate]float64{Rate7200: 16, Rate9600: 18, Rate12000: 20, Rate14400: 24}
+
+// TestBERThreshold is the pass/fail line per rate: 150000 bits through mu-law and white noise at the
+// rate's threshold SNR must train and give BER < 1e-4.
+func TestBERThreshold(t *testing.T) {
+	const nbits = 150000
+	for _, rate := range allRates {
+		t.Run(rate.String(), func(t *testing.T) {
+			snr := thresholds[rate]
+			tr := runTrial(rate, atSNR(snr), nbits, 77)
+			if !tr.trained {
+				t.Fatalf("at %.0f dB: training failed: %s", snr, tr.failure)
+			}
+			ber := float64(tr.errs) / float64(tr.bits)
+			t.Logf("at %.0f dB: %d errors in %d bits (BER %.1e)", snr, tr.errs, tr.bits, ber)
+			if ber >= 1e-4 {
+				t.Errorf("BER %.1e at %.0f dB, want < 1e-4", ber, snr)
+			}
+		})
+	}
 }
 
 func joinf(v []float64, sep, f string) string {
@@ -100,4 +147,3 @@ func joinf(v []float64, sep, f string) string {
 	return strings.Join(s, sep)
 }
 
-var _ = math.Inf

@@ -5,10 +5,12 @@ package v17
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/faxseal/faxseal/internal/spandsp"
 	"github.com/faxseal/faxseal/modem/g711"
+	"github.com/faxseal/faxseal/modem/internal/dsp"
 	"github.com/faxseal/faxseal/modem/internal/line"
 )
 
@@ -196,4 +198,58 @@ func BenchmarkSpandspTransmit(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestBERAgainstSpandsp (with -v17.table) measures our receiver and spandsp's on the very same
+// signals: our transmitter through a mu-law line with white noise at each SNR. It is the reference
+// for the thresholds in TestBERThreshold: what a proven V.17 receiver achieves on this channel.
+func TestBERAgainstSpandsp(t *testing.T) {
+	if !*berTable {
+		t.Skip("run with -v17.table")
+	}
+	snrs := []float64{16, 18, 19, 20, 21, 22, 24, 26}
+	const nbits = 200000
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "| rate | receiver | %s |\n", joinf(snrs, " | ", "%.0f dB"))
+	for _, rate := range allRates {
+		ours := make([]string, len(snrs))
+		theirs := make([]string, len(snrs))
+		for i, snr := range snrs {
+			want := randomBits(uint64(snr), nbits)
+			tx, _ := NewTransmitter(rate, &sliceSource{bits: want})
+			sig := transmit(tx)
+			// The noise floor stays below spandsp's carrier-off threshold and the signal level moves
+			// instead (see noiseFloor).
+			gain := noiseFloor + snr - dsp.PowerDBm0(meanSquare(sig))
+			run := func(rx func([]int16)) {
+				lm := line.New(line.Config{Law: g711.MuLaw, GainDB: gain, NoiseDBm0: noiseFloor, Seed: uint64(snr) * 7})
+				lm.Write(sig)
+				buf := make([]int16, line.Block)
+				for {
+					if _, ok := lm.Read(buf); !ok {
+						return
+					}
+					rx(buf)
+				}
+			}
+			sink := &collectSink{}
+			rx, _ := NewReceiver(rate, sink)
+			run(rx.Receive)
+			ours[i] = berCell(want, sink.bits, sink.has(StatusTrainingSucceeded))
+			srx, _ := spandsp.NewV17Rx(int(rate))
+			run(srx.Receive)
+			theirs[i] = berCell(want, srx.Bits(), slices.Contains(srx.Events(), spandsp.V17TrainingSucceeded))
+			srx.Close()
+		}
+		fmt.Fprintf(&sb, "| %d | FaxSeal | %s |\n", int(rate), strings.Join(ours, " | "))
+		fmt.Fprintf(&sb, "| %d | spandsp | %s |\n", int(rate), strings.Join(theirs, " | "))
+	}
+	t.Logf("BER vs SNR, our transmitter, mu-law, %d bits per cell:\n%s", nbits, sb.String())
+}
+
+func berCell(want, got []byte, trained bool) string {
+	if !trained {
+		return "no train"
+	}
+	return fmt.Sprintf("%.1e", float64(bitErrors(want, got))/float64(len(want)))
 }
