@@ -146,4 +146,3 @@ func joinf(v []float64, sep, f string) string {
 	}
 	return strings.Join(s, sep)
 }
-
