@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 )
 
@@ -11,7 +10,7 @@ func init() {
 }
 
 func runMigrate(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs := newFlagSet("migrate")
 	cfg, err := loadConfig(fs, args, false)
 	if err != nil {
 		return err
@@ -22,6 +21,6 @@ func runMigrate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.close(logger)
-	fmt.Println("migrations applied")
+	fmt.Fprintln(stdout, "migrations applied")
 	return nil
 }

@@ -22,7 +22,7 @@ func runNumbers(ctx context.Context, args []string) error {
 		fmt.Fprintln(os.Stderr, "usage: faxseal numbers import FILE.csv   (header row; columns number, trunk, optional tier)")
 		return flag.ErrHelp
 	}
-	fs := flag.NewFlagSet("numbers import", flag.ContinueOnError)
+	fs := newFlagSet("numbers import")
 	cfg, err := loadConfig(fs, args[1:], false)
 	if err != nil {
 		return err
@@ -49,7 +49,7 @@ func runNumbers(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("imported %d numbers (%d new, %d updated)\n", len(dids), ins, upd)
+	fmt.Fprintf(stdout, "imported %d numbers (%d new, %d updated)\n", len(dids), ins, upd)
 	return nil
 }
 
@@ -94,10 +94,10 @@ func parseDIDs(r io.Reader) ([]store.DID, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, err
+			return nil, err // a *csv.ParseError, which names its line
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}

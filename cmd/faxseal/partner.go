@@ -21,7 +21,7 @@ func runPartner(ctx context.Context, args []string) error {
 		fmt.Fprintln(os.Stderr, "usage: faxseal partner create --name NAME [--credits N] [--email ADDRESS]")
 		return flag.ErrHelp
 	}
-	fs := flag.NewFlagSet("partner create", flag.ContinueOnError)
+	fs := newFlagSet("partner create")
 	name := fs.String("name", "", "partner name (required)")
 	credits := fs.Int64("credits", 0, "opening credit balance")
 	email := fs.String("email", "", "billing email address")
@@ -52,7 +52,7 @@ func runPartner(ctx context.Context, args []string) error {
 		"id": p.ID, "name": p.Name, "key": key, "credits": p.Credits,
 		"billingEmail": nullIfEmpty(p.BillingEmail), "createdAt": p.CreatedAt.UTC().Format(time.RFC3339),
 	}, "", "  ")
-	fmt.Println(string(out))
+	fmt.Fprintln(stdout, string(out))
 	return nil
 }
 

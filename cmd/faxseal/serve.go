@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,6 +33,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/riverqueue/river"
 )
+
+// stdout receives the commands' results (tests capture it).
+var stdout io.Writer = os.Stdout
 
 func init() {
 	commands["serve"] = command{summary: "run a FaxSeal node: partner API, SIP gateway, workers (--dev: demo data)", run: runServe}
@@ -116,6 +120,9 @@ func loadConfig(fs *flag.FlagSet, args []string, serve bool) (*config, error) {
 	}
 	return c, nil
 }
+
+// newFlagSet is a subcommand's flag set: errors are returned, not fatal.
+func newFlagSet(name string) *flag.FlagSet { return flag.NewFlagSet(name, flag.ContinueOnError) }
 
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
@@ -306,7 +313,7 @@ func registerComponents(n *node) []component {
 }
 
 func runServe(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := newFlagSet("serve")
 	cfg, err := loadConfig(fs, args, true)
 	if err != nil {
 		return err
@@ -471,7 +478,7 @@ func seedDev(ctx context.Context, n *node) error {
 		key = keys[0].Key
 	}
 	n.logger.Info("demo partner ready", "partner", id, "dids", len(devDIDs))
-	fmt.Printf("\nFaxSeal dev mode: demo partner %q (%s)\n  X-Partner-Key: %s\n  demo DIDs: %s\n\n",
+	fmt.Fprintf(stdout, "\nFaxSeal dev mode: demo partner %q (%s)\n  X-Partner-Key: %s\n  demo DIDs: %s\n\n",
 		devPartnerName, id, key, strings.Join(devDIDs, " "))
 	return nil
 }

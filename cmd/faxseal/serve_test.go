@@ -1,0 +1,317 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/faxseal/faxseal/store"
+	"github.com/faxseal/faxseal/store/storetest"
+)
+
+// syncBuffer is stdout for a command running in another goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func captureStdout(t *testing.T) *syncBuffer {
+	t.Helper()
+	buf := &syncBuffer{}
+	old := stdout
+	stdout = buf
+	t.Cleanup(func() { stdout = old })
+	return buf
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe runs `faxseal serve args...` in-process and waits until /readyz answers 200. The returned
+// stop cancels it (as SIGTERM does) and waits for it to return.
+func startServe(t *testing.T, args ...string) (base string, stop func() error) {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, append(args, "--http-addr", addr)) }()
+	base = "http://" + addr
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve exited early: %v", err)
+		default:
+		}
+		res, err := http.Get(base + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatal("serve did not become ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var once sync.Once
+	var stopErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(60 * time.Second):
+				t.Error("serve did not stop within 60 s")
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() { stop() })
+	return base, stop
+}
+
+func get(t *testing.T, url, key string) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if key != "" {
+		req.Header.Set("X-Partner-Key", key)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), res.Header
+}
+
+var keyPattern = regexp.MustCompile(`X-Partner-Key: (sk_partner_[0-9A-Za-z]{43})`)
+
+// serve on an existing database (FAXSEAL_DATABASE_URL): health, readiness, metrics, the dev seed, the
+// API behind the real listener, and a clean stop.
+func TestServeWithDatabaseURL(t *testing.T) {
+	t.Setenv("FAXSEAL_LOG_LEVEL", "warn")
+	t.Setenv("FAXSEAL_DATABASE_URL", storetest.URL(t))
+	t.Setenv("FAXSEAL_SECRET_KEY", hex.EncodeToString(storetest.SecretKey))
+	t.Setenv("FAXSEAL_DATA_DIR", t.TempDir())
+	out := captureStdout(t)
+	base, stop := startServe(t, "--dev")
+
+	m := keyPattern.FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no demo key printed:\n%s", out.String())
+	}
+	key := m[1]
+	if code, body, _ := get(t, base+"/healthz", ""); code != 200 || strings.TrimSpace(body) != "ok" {
+		t.Fatalf("/healthz: %d %q", code, body)
+	}
+	code, body, hdr := get(t, base+"/api/partner/credits", key)
+	if code != 200 || !strings.Contains(body, `"credits":100`) || hdr.Get("X-RateLimit-Limit") != "60" {
+		t.Fatalf("credits with the demo key: %d %s", code, body)
+	}
+	req, _ := http.NewRequest("POST", base+"/api/partner/numbers", strings.NewReader(`{"externalUserId":"user_42","areaCode":"415"}`))
+	req.Header.Set("X-Partner-Key", key)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(b), `"faxNumber":"+14155550100"`) {
+		t.Fatalf("provision from the demo inventory: %d %s", res.StatusCode, b)
+	}
+	if code, body, _ := get(t, base+"/metrics", ""); code != 200 ||
+		!strings.Contains(body, `faxseal_api_requests_total{method="POST",route="/api/partner/numbers",status="200"} 1`) ||
+		!strings.Contains(body, "go_goroutines") {
+		t.Fatalf("/metrics: %d\n%s", code, body)
+	}
+	if code, body, _ := get(t, base+"/api/partner/openapi.json", ""); code != 200 || !strings.Contains(body, `"openapi"`) {
+		t.Fatalf("openapi.json: %d", code)
+	}
+	// River is running: the periodic monthly-fee job ran on start (RunOnStart).
+	st, err := store.Open(context.Background(), os.Getenv("FAXSEAL_DATABASE_URL"), store.Options{SecretKey: storetest.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var state string
+		err := st.QueryRow(context.Background(), `SELECT state FROM river_job WHERE kind = 'number_monthly_fees' ORDER BY id LIMIT 1`).Scan(&state)
+		if err == nil && state == "completed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("periodic job not completed by River: state %q, %v", state, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// A second start seeds nothing new and prints the same key.
+	if err := stop(); err != nil {
+		t.Fatalf("serve returned %v on stop", err)
+	}
+	out2 := captureStdout(t)
+	_, stop2 := startServe(t, "--dev")
+	if m2 := keyPattern.FindStringSubmatch(out2.String()); m2 == nil || m2[1] != key {
+		t.Fatalf("restart printed another key:\n%s", out2.String())
+	}
+	var partners int
+	if err := st.QueryRow(context.Background(), `SELECT count(*) FROM partners`).Scan(&partners); err != nil || partners != 1 {
+		t.Fatalf("%d partners after a restart (%v)", partners, err)
+	}
+	if err := stop2(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// serve with no database URL starts its own cluster in the data directory (as the postgres user when
+// root), migrates, serves and stops the cluster on exit; migrate, partner create and numbers import
+// then reuse that data directory.
+func TestServeEmbeddedCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL cluster")
+	}
+	t.Setenv("FAXSEAL_LOG_LEVEL", "warn")
+	t.Setenv("FAXSEAL_DATABASE_URL", "")
+	t.Setenv("FAXSEAL_SECRET_KEY", "")
+	dir := worldSearchableTempDir(t)
+	t.Setenv("FAXSEAL_DATA_DIR", dir)
+	captureStdout(t)
+	base, stop := startServe(t)
+	if code, _, _ := get(t, base+"/api/partner/credits", ""); code != 401 {
+		t.Fatalf("no key: %d", code)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "secret.key")); err != nil {
+		t.Fatalf("no generated secret key: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pg", "postmaster.pid")); !os.IsNotExist(err) {
+		t.Fatalf("the cluster is still running after serve returned (postmaster.pid: %v)", err)
+	}
+
+	out := captureStdout(t)
+	if err := runPartner(context.Background(), []string{"create", "--name", "Acme Health", "--credits", "25", "--email", "billing@acme.example"}); err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		ID, Name, Key, BillingEmail string
+		Credits                     int64
+	}
+	if err := json.Unmarshal([]byte(out.String()), &created); err != nil {
+		t.Fatalf("partner create output is not JSON: %v\n%s", err, out.String())
+	}
+	if !strings.HasPrefix(created.ID, "ptn_") || !keyPattern.MatchString("X-Partner-Key: "+created.Key) ||
+		created.Credits != 25 || created.Name != "Acme Health" || created.BillingEmail != "billing@acme.example" {
+		t.Fatalf("partner create printed %+v", created)
+	}
+	out = captureStdout(t)
+	if err := runNumbers(context.Background(), []string{"import", "../../testdata/numbers-example.csv"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "imported 6 numbers (6 new, 0 updated)") {
+		t.Fatalf("numbers import printed %q", out.String())
+	}
+	if err := runMigrate(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// The key printed by partner create works against a restarted server, and the imported numbers
+	// are provisionable with their city.
+	base, stop = startServe(t)
+	req, _ := http.NewRequest("POST", base+"/api/partner/numbers", strings.NewReader(`{"externalUserId":"u1","areaCode":"305","tier":"business"}`))
+	req.Header.Set("X-Partner-Key", created.Key)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(b) != `{"city":"Miami","faxNumber":"+13055550110","state":"FL","tier":"business","webhookConfigured":false}`+"\n" {
+		t.Fatalf("provision an imported number: %d %s", res.StatusCode, b)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// worldSearchableTempDir is a temp dir the postgres user can reach when the test runs as root
+// (t.TempDir's parents are 0700).
+func worldSearchableTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "faxseal-serve-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func TestLoadConfig(t *testing.T) {
+	t.Setenv("FAXSEAL_RATE_LIMIT", "120")
+	t.Setenv("FAXSEAL_NUMBER_COOLOFF", "2h")
+	t.Setenv("FAXSEAL_LOG_LEVEL", "debug")
+	t.Setenv("FAXSEAL_HTTP_ADDR", "127.0.0.1:9000")
+	t.Setenv("FAXSEAL_SECRET_KEY", strings.Repeat("ab", 32))
+	fs := newFlagSet("serve")
+	c, err := loadConfig(fs, []string{"--http-addr", "127.0.0.1:9001", "--dev"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimit != 120 || c.CoolOff != 2*time.Hour || c.HTTPAddr != "127.0.0.1:9001" || !c.Dev ||
+		c.LogFormat != "text" || len(c.SecretKey) != 32 || c.SIPAddr != "0.0.0.0:5060" || c.DataDir != "./data" {
+		t.Fatalf("config %+v", c)
+	}
+	for name, bad := range map[string]string{
+		"FAXSEAL_RATE_LIMIT": "0", "FAXSEAL_NUMBER_COOLOFF": "soon", "FAXSEAL_LOG_LEVEL": "loud",
+		"FAXSEAL_SECRET_KEY": "short", "FAXSEAL_LOG_FORMAT": "xml", "FAXSEAL_DEV": "maybe",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, bad)
+			if _, err := loadConfig(newFlagSet("serve"), nil, true); err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("%s=%s: %v", name, bad, err)
+			}
+		})
+	}
+}
