@@ -16,6 +16,10 @@ const (
 	pprLimit       = 4 // T.30 §A.4.4: CTC or EOR after the fourth PPR
 	maxFramesBlock = 256
 	rcpCount       = 3
+	// eomDISDelay: after MCF to EOM the receiver sends DIS again once the
+	// sender has had time to return to phase B; TSB-85 MRGN09 wants it
+	// 5.0-7.0 s after MCF, so aim at 6 s including the turnaround gap.
+	eomDISDelay = 6*time.Second - gapSilence
 )
 
 type state uint8
@@ -1441,7 +1445,7 @@ func (s *Session) respondPostPage(fcf, resp FCF) {
 		s.enter(stRxEOM)
 		s.sendResponse(func() {
 			s.fe.Receive(RxMode{Kind: RxV21, Modulation: V21, BitRate: 300})
-			s.startTimer(timerT2EOM, s.cfg.Timers.T2)
+			s.startTimer(timerT2EOM, eomDISDelay)
 		}, s.frame(resp, true))
 	default:
 		s.enter(stRxWait)
