@@ -83,6 +83,47 @@ type pendingTx struct {
 // Session is one T.30 call, sender or receiver. See the package comment for
 // how it is driven. A Session is not safe for concurrent use; one goroutine
 // (the call's media loop) owns it.
+//
+// Procedure (T.30 §5, Figures 5-2 to 5-7; state names follow spandsp t30.c
+// where they exist):
+//
+//   - Phase A/B: the caller plays CNG and waits up to T1 for DIS; the
+//     answerer plays CED and sends [CSI] DIS every T4 until T1. A calling
+//     receiver polls with [CIG] DTC if the DIS says a document is waiting.
+//   - The transmitter intersects capabilities (ECM only if both, MMR only
+//     with ECM, resolution and width stepped down to the receiver's), picks
+//     the fastest common entry of the spandsp fallback table and sends
+//     [TSI] DCS, then TCF: 1.5 s of zeros, always long-trained. The receiver
+//     answers CFR if the longest zero run lasts 1 s, else FTT; FTT steps the
+//     transmitter one entry down the table, FTT at 2400 ends in DCN.
+//   - Phase C/D non-ECM: page, then MPS (more pages) or EOP. MCF next page;
+//     RTP keep and retrain at the same rate; RTN (or PIN) retrain one step
+//     lower and send the page again, at most Config.MaxPageRetries times.
+//     PIP counts as MCF: this engine has no operator interrupt, so T3 is
+//     unused.
+//   - Phase C/D ECM (Annex A): the page is cut into 256-octet FCD frames
+//     (64 if the receiver prefers them), at most 256 per block, each burst
+//     ends with 3 RCP and is followed by PPS-NULL/MPS/EOP. PPR lists frames
+//     to resend; after the fourth PPR for a block, CTC moves one rate down
+//     (answered by CTR, next burst long-trained), or at the lowest rate EOR
+//     drops the block (answered by ERR). RNR is polled with RR until T5.
+//   - Phase E: DCN, sent by the transmitter after the last confirmation or
+//     by either side on failure.
+//
+// Repetition (§5.4.3): a command without response is sent again after T4,
+// three times in all, then DCN; CRP counts as a try. A command heard again
+// means our response was lost: the response is repeated. Frames with a bad
+// FCS are never acted on (TSB-85 MRGN17), echoes of our own frames and
+// frames we cannot parse are ignored, and a copy of a frame we are still
+// answering is dropped. A V.21 carrier from the peer extends T4 and
+// restarts T2.
+//
+// Tolerated deviations: PRI-MPS/EOP/EOM are treated as MPS/EOP/EOM; NSF,
+// NSS, SUB, SID, PWD are accepted and ignored; DIS/DCS longer than this
+// package knows are accepted; a PPS frame count smaller than the frames
+// heard is raised to match; a page whose carrier-down report was lost
+// ends at its post-page command; a short last ECM frame and a zero-padded
+// one are both accepted.
 type Session struct {
 	cfg   Config
 	fe    FrontEnd
@@ -154,6 +195,7 @@ type Session struct {
 	lastRespFCF               FCF
 	lastRx                    []byte
 	cancelled                 bool
+	tcf                       []byte
 	rxEnded                   bool // EndPage called, Commit still owed
 }
 
@@ -721,7 +763,11 @@ func (s *Session) sendDCS() {
 	}
 	s.enter(stTxTCF)
 	s.fe.Receive(RxMode{Kind: RxV21, Modulation: V21, BitRate: 300})
-	tcf := make([]byte, tcfOctets(sp.rate))
+	// TCF is all zeros and never written, so one buffer serves every try.
+	if len(s.tcf) < tcfOctets(sp.rate) {
+		s.tcf = make([]byte, tcfOctets(fallback[0].rate))
+	}
+	tcf := s.tcf[:tcfOctets(sp.rate)]
 	s.cmd = []Tx{
 		{Kind: TxSilence, Duration: gapSilence},
 		v21Burst(s.identFrames(FCFTSI, FCFDCS)...),
@@ -965,7 +1011,16 @@ func (s *Session) startBlock() {
 
 // sendBurst sends the frames flagged in s.resend, 3 RCP, then the PPS.
 func (s *Session) sendBurst(long bool) {
-	var frames [][]byte
+	// One backing array per burst: the frames stay untouched until the
+	// transport reports the burst done (frontend contract).
+	n := rcpCount
+	for i := 0; i < s.blockLen; i++ {
+		if s.resend[i/8]&(1<<uint(i%8)) != 0 {
+			n++
+		}
+	}
+	frames := make([][]byte, 0, n)
+	buf := make([]byte, 0, (n-rcpCount)*(4+s.frameSize)+rcpCount*3)
 	for i := 0; i < s.blockLen; i++ {
 		if s.resend[i/8]&(1<<uint(i%8)) == 0 {
 			continue
@@ -975,12 +1030,15 @@ func (s *Session) sendBurst(long bool) {
 		if end > len(s.pageData) {
 			end = len(s.pageData)
 		}
-		fr := make([]byte, 0, 4+end-off)
-		fr = AppendFrame(fr, FCFFCD, false, false, byte(i))
-		frames = append(frames, append(fr, s.pageData[off:end]...))
+		start := len(buf)
+		buf = AppendFrame(buf, FCFFCD, false, false, byte(i))
+		buf = append(buf, s.pageData[off:end]...)
+		frames = append(frames, buf[start:len(buf):len(buf)])
 	}
 	for i := 0; i < rcpCount; i++ {
-		frames = append(frames, AppendFrame(nil, FCFRCP, false, false))
+		start := len(buf)
+		buf = AppendFrame(buf, FCFRCP, false, false)
+		frames = append(frames, buf[start:len(buf):len(buf)])
 	}
 	s.enter(stTxPage)
 	sp := s.speeds[s.speedIdx]
@@ -1190,6 +1248,10 @@ func (s *Session) gotDCS(f Frame) {
 	s.dcs = d
 	s.gotRemote = true
 	s.t1On = false
+	// A DCS starts a new mode: commands heard after it refer to pages
+	// after it, never to responses we gave before it (a new document after
+	// EOM restarts the ECM page and block counters at 0).
+	s.lastPPM, s.rxHaveLast = 0, false
 	s.format = Format{Compression: d.Compression, Resolution: d.Resolution, Width: d.Width, ECM: d.ECM}
 	if !d.ECM {
 		s.format.MinRowBits = d.BitRate * d.MinScanTime / 1000

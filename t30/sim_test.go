@@ -107,7 +107,7 @@ func (e *simEnd) Transmit(tx Tx) {
 }
 
 type sim struct {
-	t     *testing.T
+	t     testing.TB
 	now   time.Duration
 	seq   int
 	q     eventQueue
@@ -133,7 +133,7 @@ type sim struct {
 	stats struct{ v21Frames, ecmFrames, ecmBad int }
 }
 
-func newSim(t *testing.T, seed int64) *sim {
+func newSim(t testing.TB, seed int64) *sim {
 	return &sim{t: t, rng: rand.New(rand.NewSource(seed)), delay: 40 * time.Millisecond}
 }
 
@@ -522,7 +522,7 @@ type pairOpts struct {
 	txCfg, rxCfg  func(*Config)
 }
 
-func newPair(t *testing.T, o pairOpts) *pair {
+func newPair(t testing.TB, o pairOpts) *pair {
 	t.Helper()
 	if o.pages == 0 {
 		o.pages = 1
@@ -607,4 +607,25 @@ func countFrames(tr []TraceEntry, dir Direction, fcf FCF) int {
 		}
 	}
 	return n
+}
+
+// BenchmarkSession runs a 3-page fine ECM fax (V.17 14400) through the
+// simulated channel, both engines included; bytes are page bytes carried.
+func BenchmarkSession(b *testing.B) {
+	b.ReportAllocs()
+	var bytes int64
+	for i := 0; i < b.N; i++ {
+		p := newPair(b, pairOpts{seed: 1, pages: 3, rows: 1100})
+		p.tx.Start(0)
+		p.rx.Start(0)
+		p.sim.run(simLimit)
+		if p.tx.Result().Code != OK {
+			b.Fatalf("result %v", p.tx.Result().Code)
+		}
+		bytes = 0
+		for _, k := range p.sink.kept {
+			bytes += int64(len(k))
+		}
+	}
+	b.SetBytes(bytes)
 }
