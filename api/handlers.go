@@ -60,13 +60,13 @@ func (a *API) provisionNumber(w http.ResponseWriter, r *http.Request, partnerID 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"faxNumber":         n.Number,
-		"city":              n.City,
-		"state":             n.State,
-		"tier":              n.Tier,
-		"webhookConfigured": p.WebhookURL != "",
-	})
+	writeJSON(w, http.StatusOK, struct {
+		FaxNumber         string     `json:"faxNumber"`
+		City              string     `json:"city"`
+		State             string     `json:"state"`
+		Tier              store.Tier `json:"tier"`
+		WebhookConfigured bool       `json:"webhookConfigured"`
+	}{n.Number, n.City, n.State, n.Tier, p.WebhookURL != ""})
 	return nil
 }
 
@@ -84,7 +84,11 @@ func (a *API) lookupNumber(w http.ResponseWriter, r *http.Request, partnerID str
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"active": true, "faxNumber": n.Number, "tier": n.Tier})
+	writeJSON(w, http.StatusOK, struct {
+		Active    bool       `json:"active"`
+		FaxNumber string     `json:"faxNumber"`
+		Tier      store.Tier `json:"tier"`
+	}{true, n.Number, n.Tier})
 	return nil
 }
 
@@ -119,14 +123,14 @@ func (a *API) getSettings(w http.ResponseWriter, r *http.Request, partnerID stri
 	if p.WebhookSecret != "" {
 		secret = "***" // write-only: never echoed
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"name":             p.Name,
-		"webhookUrl":       nullable(p.WebhookURL),
-		"webhookSecret":    secret,
-		"billingEmail":     nullable(p.BillingEmail),
-		"extractionSchema": schema,
-		"createdAt":        p.CreatedAt.UTC().Format(time.RFC3339),
-	})
+	writeJSON(w, http.StatusOK, struct {
+		Name             string `json:"name"`
+		WebhookURL       any    `json:"webhookUrl"`
+		WebhookSecret    any    `json:"webhookSecret"`
+		BillingEmail     any    `json:"billingEmail"`
+		ExtractionSchema any    `json:"extractionSchema"`
+		CreatedAt        string `json:"createdAt"`
+	}{p.Name, nullable(p.WebhookURL), secret, nullable(p.BillingEmail), schema, p.CreatedAt.UTC().Format(time.RFC3339)})
 	return nil
 }
 
@@ -235,11 +239,19 @@ func checkSchema(raw json.RawMessage) error {
 	return nil
 }
 
+type bundle struct {
+	ID          string `json:"id"`
+	Label       string `json:"label"`
+	AmountCents int    `json:"amountCents"`
+	Credits     int    `json:"credits"`
+	Popular     bool   `json:"popular,omitempty"`
+}
+
 // The credit bundles of the seed, in this order.
-var bundles = []map[string]any{
-	{"id": "partner_100", "label": "100 credits", "amountCents": 3900, "credits": 100},
-	{"id": "partner_500", "label": "500 credits", "amountCents": 14900, "credits": 500, "popular": true},
-	{"id": "partner_2000", "label": "2,000 credits", "amountCents": 49900, "credits": 2000},
+var bundles = []bundle{
+	{ID: "partner_100", Label: "100 credits", AmountCents: 3900, Credits: 100},
+	{ID: "partner_500", Label: "500 credits", AmountCents: 14900, Credits: 500, Popular: true},
+	{ID: "partner_2000", Label: "2,000 credits", AmountCents: 49900, Credits: 2000},
 }
 
 // GET /credits.
@@ -248,7 +260,10 @@ func (a *API) getCredits(w http.ResponseWriter, r *http.Request, partnerID strin
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"credits": p.Credits, "bundles": bundles})
+	writeJSON(w, http.StatusOK, struct {
+		Credits int64    `json:"credits"`
+		Bundles []bundle `json:"bundles"`
+	}{p.Credits, bundles})
 	return nil
 }
 
@@ -291,7 +306,20 @@ func (a *API) listInbox(w http.ResponseWriter, r *http.Request, partnerID string
 	if err != nil {
 		return err
 	}
-	faxes := make([]map[string]any, 0, len(res.Faxes))
+	type inboxFax struct {
+		ID             string `json:"id"`
+		ExternalUserID string `json:"externalUserId"`
+		FromNumber     string `json:"fromNumber"`
+		ToNumber       string `json:"toNumber"`
+		Pages          int    `json:"pages"`
+		OCRText        any    `json:"ocrText"`
+		OCRStatus      string `json:"ocrStatus"`
+		ExtractedData  any    `json:"extractedData"`
+		ExtractStatus  string `json:"extractStatus"`
+		FileURL        any    `json:"fileUrl"`
+		ReceivedAt     string `json:"receivedAt"`
+	}
+	faxes := make([]inboxFax, 0, len(res.Faxes))
 	for _, f := range res.Faxes {
 		var fileURL any
 		if a.cfg.FileURL != nil && !f.Purged {
@@ -301,26 +329,15 @@ func (a *API) listInbox(w http.ResponseWriter, r *http.Request, partnerID string
 		if f.ExtractedData != nil {
 			extracted = f.ExtractedData
 		}
-		faxes = append(faxes, map[string]any{
-			"id":             f.ID,
-			"externalUserId": f.ExternalUserID,
-			"fromNumber":     f.FromNumber,
-			"toNumber":       f.ToNumber,
-			"pages":          f.Pages,
-			"ocrText":        nullable(f.OCRText),
-			"ocrStatus":      f.OCRStatus,
-			"extractedData":  extracted,
-			"extractStatus":  f.ExtractStatus,
-			"fileUrl":        fileURL,
-			"receivedAt":     f.ReceivedAt.Format(time.RFC3339),
-		})
+		faxes = append(faxes, inboxFax{f.ID, f.ExternalUserID, f.FromNumber, f.ToNumber, f.Pages, nullable(f.OCRText),
+			f.OCRStatus, extracted, f.ExtractStatus, fileURL, f.ReceivedAt.Format(time.RFC3339)})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"faxes": faxes,
-		"total": res.Total,
-		"page":  page,
-		"pages": int(math.Ceil(float64(res.Total) / float64(a.cfg.InboxPageSize))),
-	})
+	writeJSON(w, http.StatusOK, struct {
+		Faxes []inboxFax `json:"faxes"`
+		Total int        `json:"total"`
+		Page  int        `json:"page"`
+		Pages int        `json:"pages"`
+	}{faxes, res.Total, page, int(math.Ceil(float64(res.Total) / float64(a.cfg.InboxPageSize)))})
 	return nil
 }
 
@@ -342,17 +359,31 @@ func (a *API) getUsage(w http.ResponseWriter, r *http.Request, partnerID string)
 		return err
 	}
 	const ms = "2006-01-02T15:04:05.000Z07:00"
-	writeJSON(w, http.StatusOK, map[string]any{
-		"from":           from.Format(ms),
-		"to":             to.Format(ms),
-		"externalUserId": nullable(user),
-		"credits":        map[string]any{"remaining": u.Credits},
-		"outbound": map[string]any{
-			"total": u.Outbound.Total, "delivered": u.Outbound.Delivered, "failed": u.Outbound.Failed,
-			"queued": u.Outbound.Queued, "sending": u.Outbound.Sending, "creditsUsed": u.Outbound.CreditsUsed,
-		},
-		"inbound": map[string]any{"total": u.Inbound.Total, "pages": u.Inbound.Pages},
-	})
+	type outbound struct {
+		Total       int   `json:"total"`
+		Delivered   int   `json:"delivered"`
+		Failed      int   `json:"failed"`
+		Queued      int   `json:"queued"`
+		Sending     int   `json:"sending"`
+		CreditsUsed int64 `json:"creditsUsed"`
+	}
+	type inbound struct {
+		Total int `json:"total"`
+		Pages int `json:"pages"`
+	}
+	type credits struct {
+		Remaining int64 `json:"remaining"`
+	}
+	writeJSON(w, http.StatusOK, struct {
+		From           string   `json:"from"`
+		To             string   `json:"to"`
+		ExternalUserID any      `json:"externalUserId"`
+		Credits        credits  `json:"credits"`
+		Outbound       outbound `json:"outbound"`
+		Inbound        inbound  `json:"inbound"`
+	}{from.Format(ms), to.Format(ms), nullable(user), credits{u.Credits},
+		outbound{u.Outbound.Total, u.Outbound.Delivered, u.Outbound.Failed, u.Outbound.Queued, u.Outbound.Sending, u.Outbound.CreditsUsed},
+		inbound{u.Inbound.Total, u.Inbound.Pages}})
 	return nil
 }
 

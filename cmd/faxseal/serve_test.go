@@ -265,7 +265,7 @@ func TestServeEmbeddedCluster(t *testing.T) {
 	}
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || string(b) != `{"city":"Miami","faxNumber":"+13055550110","state":"FL","tier":"business","webhookConfigured":false}`+"\n" {
+	if res.StatusCode != 200 || string(b) != `{"faxNumber":"+13055550110","city":"Miami","state":"FL","tier":"business","webhookConfigured":false}`+"\n" {
 		t.Fatalf("provision an imported number: %d %s", res.StatusCode, b)
 	}
 	if err := stop(); err != nil {
