@@ -42,6 +42,11 @@ func FuzzParseFrame(f *testing.F) {
 	for _, s := range seedFrames(f) {
 		f.Add(s)
 	}
+	// Every FCF, with and without the X bit and a small FIF.
+	for fcf := range fcfNames {
+		f.Add(AppendFrame(nil, fcf, false, true))
+		f.Add(AppendFrame(nil, fcf, true, false, 0x00, 0x46, 0xB8))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fr, err := ParseFrame(b)
 		if err != nil {

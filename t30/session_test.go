@@ -527,3 +527,80 @@ func TestResultCodes(t *testing.T) {
 		t.Error("OK result has an error")
 	}
 }
+
+// rawDoc is a Source of fixed byte strings, for exact ECM block sizes.
+type rawDoc struct{ pages [][]byte }
+
+func (d rawDoc) Pages() int                  { return len(d.pages) }
+func (d rawDoc) Prepared() (int, Resolution) { return WidthA4, Fine }
+func (d rawDoc) Encode(n int, f Format) ([]byte, error) {
+	if n >= len(d.pages) {
+		return nil, fmt.Errorf("no page %d", n)
+	}
+	return d.pages[n], nil
+}
+
+// TestECMBlockBoundaries (ECM-1: 64 k / 63 k / 31 k / 15 k partial pages):
+// pages of exactly one full 256-frame block, one octet more, and smaller
+// blocks arrive intact with the right PPS counts.
+func TestECMBlockBoundaries(t *testing.T) {
+	sizes := []int{65536, 65537, 64512, 31744, 15360, 1}
+	var pages [][]byte
+	for i, n := range sizes {
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = byte(j*7 + i)
+		}
+		pages = append(pages, b)
+	}
+	p := newPair(t, pairOpts{seed: 19})
+	p.tx.cfg.Source = rawDoc{pages}
+	p.sim.badECM = 0.02
+	p.tx.Start(0)
+	p.rx.Start(0)
+	p.sim.run(simLimit)
+	p.expect(t, OK, OK)
+	if len(p.sink.kept) != len(pages) {
+		t.Fatalf("kept %d pages", len(p.sink.kept))
+	}
+	for i := range pages {
+		if string(p.sink.kept[i]) != string(pages[i]) {
+			t.Errorf("page %d (%d octets) differs", i, sizes[i])
+		}
+	}
+	// Frames-1 in each first PPS of a block: 255 for a full block.
+	var counts []int
+	last := ""
+	for _, e := range p.tx.Trace() {
+		if e.Direction == Sent && e.FCF == FCFPPS {
+			pps, _ := ParsePPS(e.Raw[3:])
+			key := fmt.Sprint(pps.Page, pps.Block)
+			if key != last {
+				counts = append(counts, pps.Frames)
+				last = key
+			}
+		}
+	}
+	if want := "[256 256 1 252 124 60 1]"; fmt.Sprint(counts) != want {
+		t.Errorf("block frame counts %v, want %s", counts, want)
+	}
+}
+
+// TIM-1 (MTGX01/02): DIS after 29.999 s is answered; a caller still waiting
+// at T1 gives up.
+func TestScriptT1Boundary(t *testing.T) {
+	sc := newScript(t, Send, true, nil)
+	sc.after(29999 * time.Millisecond)
+	sc.frame(disV17)
+	sc.expect("DCS TCF(14400)")
+
+	sc = newScript(t, Send, true, nil)
+	sc.after(DefaultT1 - time.Millisecond)
+	if sc.s.Done() {
+		t.Fatal("gave up before T1")
+	}
+	sc.after(time.Millisecond)
+	sc.code(NoAnswer)
+	sc.frame(disV17) // at 40 s: too late
+	sc.expect("")
+}
