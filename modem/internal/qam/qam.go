@@ -109,6 +109,8 @@ type Receiver struct {
 	count    int
 	total    int     // symbols spent looking for the pattern
 	refPower float64 // channel power when the AGC locked; 0 before
+	quiet    bool    // waiting out a silence before the training pattern
+	floor    float64 // lowest power seen while quiet
 	half     int
 	mid      complex128
 	y1, y2   complex128 // previous two equaliser outputs
@@ -190,6 +192,7 @@ func (r *Receiver) restart() {
 	r.mseSum, r.mseN = 0, 0
 	r.trainMSE, r.offsetHz, r.failCause = 0, 0, ""
 	r.refPower = 0
+	r.quiet, r.floor = false, 0
 }
 
 func (r *Receiver) fail(cause string) {
@@ -214,7 +217,30 @@ func (r *Receiver) Put(samples []int16, bits []byte) []byte {
 		}
 		// A signal arriving over a noise floor that already holds the carrier detector on (or a new
 		// training after a failed one) shows as a jump in power: start over on it.
-		if r.refPower > 0 && r.stage != stageData && r.cd.Power() > 2.5*r.refPower {
+		// Likewise a deep drop before training has started (TEP's unmodulated carrier ending in its
+		// 20 ms of silence, V.29 §2.6/V.27ter segment 1) means the training proper is still to come:
+		// wait through the quiet and restart when the power rises again, so AGC and timing are
+		// learnt on the training pattern itself, never on the silence.
+		if r.refPower > 0 && (r.stage == stageAcquire || r.stage == stagePattern) {
+			p := r.cd.Power()
+			switch {
+			case p > 2.5*r.refPower:
+				r.restart()
+			case p < r.refPower/10:
+				r.quiet = true
+				r.floor = p
+				r.refPower = 0
+			}
+		} else if r.quiet {
+			p := r.cd.Power()
+			r.floor = min(r.floor, p)
+			if p > 4*r.floor {
+				r.restart()
+			} else {
+				r.fe.Put(x) // keep carrier phase and symbol clock running
+				continue
+			}
+		} else if r.refPower > 0 && r.stage != stageData && r.cd.Power() > 2.5*r.refPower {
 			r.restart()
 		}
 		z, ok := r.fe.Put(x)
@@ -257,7 +283,8 @@ func (r *Receiver) halfBaud(z complex128, bits []byte) []byte {
 		return bits
 	}
 	adapt := r.holdoff == 0
-	if adapt {
+	if adapt && dsp.Abs2(z)+dsp.Abs2(r.mid) > 0.1*r.cfg.SymbolPower {
+		// No timing updates on silence: Gardner's error on noise is a random walk.
 		e := r.ted.Error(r.mid, z) / r.cfg.SymbolPower
 		r.fe.AdjustTiming(-r.tloop.Update(e))
 	}
@@ -381,4 +408,21 @@ func (r *Receiver) data(y complex128, bits []byte, adapt bool) []byte {
 		}
 	}
 	return bits
+}
+
+// Stage names the training stage, for diagnostics and tests.
+func (r *Receiver) Stage() string {
+	switch r.stage {
+	case stageAcquire:
+		return "acquire"
+	case stagePattern:
+		return "pattern"
+	case stageTrain:
+		return "train"
+	case stageTest:
+		return "test"
+	case stageData:
+		return "data"
+	}
+	return "none"
 }
