@@ -442,7 +442,7 @@ func (s Settings) Encode() []byte {
 	case 2:
 		b.Set(bitLength2, true)
 	}
-	sc := map[int]int{20: 0, 5: 1, 10: 2, 40: 4, 0: 7}[s.MinScanTime]
+	sc := dcsScanCode(s.MinScanTime)
 	b.Set(bitScan1, sc&1 != 0)
 	b.Set(bitScan1+1, sc&2 != 0)
 	b.Set(bitScan1+2, sc&4 != 0)
@@ -451,6 +451,24 @@ func (s Settings) Encode() []byte {
 	b.Set(48, false)
 	b.finish()
 	return b
+}
+
+// dcsScanCode returns the DCS code (bits 21-23) of the shortest defined
+// minimum scan line time that is at least ms: a superfine minimum of 2.5 ms
+// (half of 5) is sent as 5 ms, never as a shorter time the receiver cannot
+// take.
+func dcsScanCode(ms int) int {
+	switch {
+	case ms <= 0:
+		return 7
+	case ms <= 5:
+		return 1
+	case ms <= 10:
+		return 2
+	case ms <= 20:
+		return 0
+	}
+	return 4
 }
 
 // String summarises the settings, e.g. "V.17 14400 fine MMR 1728 ECM".

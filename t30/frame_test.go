@@ -202,6 +202,15 @@ func TestDCSRoundTrip(t *testing.T) {
 	}
 }
 
+func TestDCSScanCode(t *testing.T) {
+	for ms, want := range map[int]int{0: 0, 2: 5, 5: 5, 7: 10, 10: 10, 15: 20, 20: 20, 40: 40, 100: 40} {
+		d, err := ParseDCS(Settings{Modulation: V29, BitRate: 9600, MinScanTime: ms}.Encode())
+		if err != nil || d.MinScanTime != want {
+			t.Errorf("MinScanTime %d sent as %d (%v), want %d", ms, d.MinScanTime, err, want)
+		}
+	}
+}
+
 func TestIdent(t *testing.T) {
 	fif := EncodeIdent("+49 30 1234567")
 	if len(fif) != 20 || fif[19] != '+' || fif[0] != ' ' {

@@ -84,6 +84,8 @@ func (s *Session) sendDCS() {
 	ms := 0
 	if !s.format.ECM {
 		ms = s.remote.MinScanTime(s.format.Resolution)
+		// Round up to a time DCS can express (bits 21-23).
+		ms = [8]int{20, 5, 10, 20, 40, 40, 10, 0}[dcsScanCode(ms)]
 	}
 	s.format.MinRowBits = sp.rate * ms / 1000
 	s.dcs = Settings{
