@@ -1,0 +1,226 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/faxseal/faxseal/store"
+	"github.com/faxseal/faxseal/webhook"
+)
+
+// DeliverArgs is the River job delivering one webhook event. Each River attempt is one HTTP
+// attempt; the worker's NextRetry spaces them per the webhook policy (1, 5, 25 min), and the job's
+// MaxAttempts is the policy's, so River's own retry scheduling carries the schedule across nodes and
+// restarts.
+type DeliverArgs struct {
+	EventID string `json:"event_id"`
+}
+
+// Kind is the River job kind.
+func (DeliverArgs) Kind() string { return "webhook_deliver" }
+
+// QueueWebhooks is the queue of webhook deliveries: many at once, since they mostly wait on the network.
+const QueueWebhooks = "webhooks"
+
+// Event is a webhook event to record and deliver.
+type Event struct {
+	PartnerID string
+	Name      string // webhook.EventFax...
+	SubjectID string // inbound fax id or outbound job id
+	URL       string // partner webhookUrl, or the fax's callbackUrl
+	Secret    string // partner webhookSecret, or the fax's callbackSecret
+	Body      []byte // from webhook.Marshal...
+}
+
+// EnqueueEvent records ev and inserts its delivery job in tx, so the event exists if and only if the
+// state change it reports commits. An event without a URL is not recorded (the partner has no
+// webhook); it returns "" then.
+func (p *Pipeline) EnqueueEvent(ctx context.Context, tx *store.Tx, ev Event) (string, error) {
+	if ev.URL == "" {
+		return "", nil
+	}
+	if !webhook.Known(ev.Name) {
+		return "", fmt.Errorf("jobs: unknown event %q", ev.Name)
+	}
+	id := "evt_" + rand.Text()
+	_, err := tx.Exec(ctx, `INSERT INTO webhook_events (id, partner_id, event, subject_id, url, secret, body, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, ev.PartnerID, ev.Name, ev.SubjectID, ev.URL, ev.Secret, string(ev.Body), p.now())
+	if err != nil {
+		return "", fmt.Errorf("jobs: record event: %w", err)
+	}
+	if err := tx.InsertJob(ctx, DeliverArgs{EventID: id}, p.deliverOpts()); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+func (p *Pipeline) deliverOpts() *river.InsertOpts {
+	return &river.InsertOpts{Queue: QueueWebhooks, MaxAttempts: p.policy.MaxAttempts()}
+}
+
+// ErrEventNotFound is returned by Replay for an event that is not the partner's.
+var ErrEventNotFound = errors.New("jobs: no such webhook event")
+
+// Replay delivers an event again (the API's replay endpoint), whatever its status, with a fresh
+// retry schedule. The event id stays the same, so receivers that de-duplicate see a repeat.
+func (p *Pipeline) Replay(ctx context.Context, partnerID, eventID string) error {
+	return p.store.WithTx(ctx, func(tx *store.Tx) error {
+		n, err := tx.Exec(ctx, `UPDATE webhook_events SET status = 'pending', next_attempt_at = $3
+			WHERE id = $1 AND partner_id = $2`, eventID, partnerID, p.now())
+		if err != nil {
+			return fmt.Errorf("jobs: replay: %w", err)
+		}
+		if n == 0 {
+			return ErrEventNotFound
+		}
+		return tx.InsertJob(ctx, DeliverArgs{EventID: eventID}, p.deliverOpts())
+	})
+}
+
+type deliverWorker struct {
+	river.WorkerDefaults[DeliverArgs]
+	p *Pipeline
+}
+
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	p := w.p
+	var ev webhook.Delivery
+	var status string
+	var attempts int
+	err := p.store.QueryRow(ctx, `SELECT url, secret, event, body, status, attempts FROM webhook_events WHERE id = $1`,
+		job.Args.EventID).Scan(&ev.URL, &ev.Secret, &ev.Event, &ev.Body, &status, &attempts)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // the partner was deleted with its events
+	}
+	if err != nil {
+		return err
+	}
+	if status != "pending" {
+		return nil // delivered or failed already (a duplicate job)
+	}
+	ev.EventID, ev.Attempt = job.Args.EventID, attempts+1
+	a := p.deliverer.Deliver(ctx, ev)
+
+	last := !a.Delivered && job.Attempt >= job.MaxAttempts
+	status, next := "pending", any(nil)
+	switch {
+	case a.Delivered:
+		status = "delivered"
+	case last:
+		status = "failed"
+	default:
+		if due, ok := p.policy.Next(job.Attempt, a.At); ok {
+			next = due
+		}
+	}
+	var code, errText, response any
+	if a.StatusCode != 0 {
+		code = a.StatusCode
+	}
+	if a.Error != "" {
+		errText = a.Error
+	}
+	if a.Response != "" {
+		response = a.Response
+	}
+	err = p.store.WithTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO webhook_attempts (event_id, number, attempted_at, status_code, latency_ms, error, response)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, ev.EventID, ev.Attempt, a.At, code, a.Latency.Milliseconds(), errText, response); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE webhook_events SET attempts = $2, last_attempt_at = $3::timestamptz, status = $4::text,
+			next_attempt_at = $5::timestamptz, delivered_at = CASE WHEN $4::text = 'delivered' THEN $3::timestamptz END WHERE id = $1`,
+			ev.EventID, ev.Attempt, a.At, status, next)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("jobs: record delivery attempt: %w", err)
+	}
+	if status != "pending" {
+		return nil
+	}
+	return errors.New(a.Error) // River schedules the retry at NextRetry
+}
+
+// NextRetry follows the webhook policy, counted from the end of the failed attempt by the pipeline's
+// clock (the injectable one: tests move it to walk the schedule).
+func (w *deliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
+	due, ok := w.p.policy.Next(job.Attempt, w.p.now())
+	if !ok {
+		return time.Time{} // not reached: the last attempt marks the event failed and returns nil
+	}
+	return due
+}
+
+// Timeout bounds one attempt: the delivery timeout plus time to write the log.
+func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration {
+	return w.p.deliverer.Timeout + 30*time.Second
+}
+
+// DeliveryRecord is one event with its attempts, as GET /api/partner/webhooks/deliveries lists them.
+type DeliveryRecord struct {
+	EventID       string
+	Event         string
+	SubjectID     string
+	URL           string
+	Status        string // pending, delivered, failed
+	CreatedAt     time.Time
+	NextAttemptAt *time.Time // while pending
+	DeliveredAt   *time.Time
+	Attempts      []webhook.Attempt
+}
+
+// DeliveryQuery selects a page of the delivery log, newest first.
+type DeliveryQuery struct {
+	SubjectID string // only this fax's events, when set
+	Limit     int    // 1..200; 0 means 50
+}
+
+// Deliveries reads a partner's delivery log.
+func (p *Pipeline) Deliveries(ctx context.Context, partnerID string, q DeliveryQuery) ([]DeliveryRecord, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 200)
+	var recs []DeliveryRecord
+	index := map[string]int{}
+	err := p.store.Query(ctx, `SELECT id, event, subject_id, url, status, created_at, next_attempt_at, delivered_at
+		FROM webhook_events WHERE partner_id = $1 AND ($2 = '' OR subject_id = $2)
+		ORDER BY created_at DESC, id DESC LIMIT $3`, []any{partnerID, q.SubjectID, limit}, func(r store.Row) error {
+		var d DeliveryRecord
+		if err := r.Scan(&d.EventID, &d.Event, &d.SubjectID, &d.URL, &d.Status, &d.CreatedAt, &d.NextAttemptAt, &d.DeliveredAt); err != nil {
+			return err
+		}
+		index[d.EventID] = len(recs)
+		recs = append(recs, d)
+		return nil
+	})
+	if err != nil || len(recs) == 0 {
+		return recs, err
+	}
+	ids := make([]string, len(recs))
+	for i, d := range recs {
+		ids[i] = d.EventID
+	}
+	err = p.store.Query(ctx, `SELECT event_id, number, attempted_at, coalesce(status_code, 0), latency_ms,
+		coalesce(error, ''), coalesce(response, '') FROM webhook_attempts WHERE event_id = ANY($1) ORDER BY event_id, number`,
+		[]any{ids}, func(r store.Row) error {
+			var id string
+			var a webhook.Attempt
+			var ms int64
+			if err := r.Scan(&id, &a.Number, &a.At, &a.StatusCode, &ms, &a.Error, &a.Response); err != nil {
+				return err
+			}
+			a.Latency = time.Duration(ms) * time.Millisecond
+			a.Delivered = a.StatusCode >= 200 && a.StatusCode <= 299
+			recs[index[id]].Attempts = append(recs[index[id]].Attempts, a)
+			return nil
+		})
+	return recs, err
+}
