@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/faxseal/faxseal/g3"
 )
 
 // TestMain restarts the test binary with OMP_THREAD_LIMIT=1 when `go test` was run without it (the
@@ -118,12 +120,28 @@ var referralLines = []string{
 	"Please call the clinic before Thursday afternoon.",
 }
 
-// TestStandardResolutionPage renders known text, thresholds it to 1 bit at fax standard resolution
-// (204x98 dpi), OCRs it through the pool and finds the words.
+// TestStandardResolutionPage takes known text the way a fax carries it: rendered and thresholded to
+// 1 bit at standard resolution (204x98 dpi), coded T.4 MH by g3, decoded again, then OCRed through
+// the pool; the words come back.
 func TestStandardResolutionPage(t *testing.T) {
-	pg := rasterise(t, textPDF(t, t.TempDir(), 10, referralLines), 204, 98)
-	if pg.Width < 1700 || pg.Height < 1000 || pg.Height > 1100 {
-		t.Fatalf("standard-resolution Letter page is %dx%d", pg.Width, pg.Height)
+	rendered := rasterise(t, textPDF(t, t.TempDir(), 10, referralLines), 204, 98)
+	if rendered.Width < 1700 || rendered.Height < 1000 || rendered.Height > 1100 {
+		t.Fatalf("standard-resolution Letter page is %dx%d", rendered.Width, rendered.Height)
+	}
+	src := g3.Page(rendered)
+	opts := g3.Options{Compression: g3.MH, Order: g3.MSBFirst, Width: src.Width}
+	coded, err := g3.Encode(&src, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded, _, err := g3.Decode(coded, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded.XRes, decoded.YRes = g3.ResX, g3.ResStandard
+	pg := FromG3(decoded)
+	if pg.Height != rendered.Height || !bytes.Equal(pg.Pix, rendered.Pix) {
+		t.Fatalf("g3 round trip changed the page: %d rows, want %d", pg.Height, rendered.Height)
 	}
 	pool, err := NewPool(Options{Size: 1})
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/faxseal/faxseal/g3"
 )
 
 // Page is one decoded fax page: a 1-bit bitmap in packed rows, most significant bit first, a set
@@ -15,6 +17,9 @@ type Page struct {
 	XRes, YRes    int    // dots per inch: fax standard is 204x98, fine 204x196, superfine 204x391
 	Pix           []byte // Height rows of Stride bytes
 }
+
+// FromG3 views a decoded fax page as an OCR page (sharing its pixels).
+func FromG3(p *g3.Page) Page { return Page(*p) }
 
 // ErrPage is matched by every invalid Page.
 var ErrPage = errors.New("ocr: invalid page")
