@@ -156,6 +156,7 @@ func (s *Session) rxTrainedEv(ev Event) {
 			}
 			s.rxPageOpen = true
 			s.pageErr = false
+			s.rxBytes = 0
 		}
 	}
 }
@@ -203,6 +204,7 @@ func (s *Session) rxData(p []byte) {
 		if s.pageErr {
 			return
 		}
+		s.rxBytes += len(p)
 		if err := s.cfg.Sink.Write(p); err != nil {
 			s.pageErr = true
 		}
@@ -347,7 +349,7 @@ func (s *Session) gotPostPage(fcf FCF) {
 	if keep {
 		s.res.Pages++
 	}
-	s.report(PageResult{Page: s.rxPageCount, Response: resp, Accepted: keep, Quality: s.quality})
+	s.report(PageResult{Page: s.rxPageCount, Response: resp, Accepted: keep, Quality: s.quality, Bytes: s.rxBytes})
 	if keep {
 		s.rxPageCount++
 	}
@@ -359,6 +361,7 @@ func (s *Session) respondPostPage(fcf, resp FCF) {
 	switch {
 	case resp != FCFMCF:
 		// RTP/RTN: the sender retrains with DCS+TCF, or disconnects.
+		s.res.Retrains++
 		s.enter(stRxWait)
 		s.sendResponse(func() {
 			s.fe.Receive(RxMode{Kind: RxV21, Modulation: V21, BitRate: 300})
@@ -464,8 +467,10 @@ func (s *Session) commitBlock(n int) error {
 		}
 		s.rxPageOpen = true
 		s.pageErr = false
+		s.rxBytes = 0
 	}
 	for i := 0; i < n; i++ {
+		s.rxBytes += len(s.rxFrames[i])
 		if !s.pageErr {
 			if err := s.cfg.Sink.Write(s.rxFrames[i]); err != nil {
 				s.pageErr = true
@@ -510,7 +515,7 @@ func (s *Session) endECMBlock(second FCF) {
 	} else {
 		s.anyLost = true
 	}
-	s.report(PageResult{Page: s.rxPageCount, Response: resp, Accepted: keep, Quality: s.quality})
+	s.report(PageResult{Page: s.rxPageCount, Response: resp, Accepted: keep, Quality: s.quality, Bytes: s.rxBytes})
 	s.rxPageCount++
 	s.pageLost = false
 	s.lastPPM, s.lastPPMResp = second, resp

@@ -120,7 +120,7 @@ type Result struct {
 	// RemoteIdent is the remote CSI (when we send) or TSI (when we receive).
 	RemoteIdent string
 	// Retrains counts trainings after the first: FTT step-downs, RTP/RTN
-	// retrains and CTC rate changes.
+	// retrains and CTC rate changes (as sent or answered by this side).
 	Retrains int
 }
 
@@ -159,7 +159,8 @@ type PageResult struct {
 	Format     Format
 	Modulation Modulation
 	BitRate    int
-	// Bytes is the size of the coded page.
+	// Bytes is the size of the coded page (sent, or received and kept by
+	// ECM, or received as heard without ECM).
 	Bytes int
 }
 

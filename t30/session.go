@@ -196,6 +196,7 @@ type Session struct {
 	lastRx                    []byte
 	cancelled                 bool
 	tcf                       []byte
+	rxBytes                   int
 	rxEnded                   bool // EndPage called, Commit still owed
 }
 

@@ -48,6 +48,11 @@ func TestDocuments(t *testing.T) {
 				if len(p.txPages) != pages || len(p.rxPages) != pages {
 					t.Errorf("progress events: sender %d, receiver %d", len(p.txPages), len(p.rxPages))
 				}
+				for i, r := range p.rxPages {
+					if !r.Accepted || r.Response != FCFMCF || r.Bytes != len(p.sink.kept[i]) || r.Quality.BadRows != 0 {
+						t.Errorf("receiver page %d: %+v", i, r)
+					}
+				}
 				// Each page is encoded once on a clean line.
 				for i := 0; i < pages; i++ {
 					if p.doc.encodes[i] != 1 {
