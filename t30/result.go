@@ -214,3 +214,27 @@ func (e TraceEntry) String() string {
 	}
 	return s
 }
+
+// Phase is the T.30 phase a session is in (T.30 §2.2, Figure 1).
+type Phase uint8
+
+const (
+	// PhaseA is call set-up: CNG/CED, before any frame.
+	PhaseA Phase = iota + 1
+	// PhaseB is the pre-message procedure: identification, DIS/DCS, TCF.
+	PhaseB
+	// PhaseC is the message: a page or an ECM burst is on the line.
+	PhaseC
+	// PhaseD is the post-message procedure: MPS/EOP/PPS and responses.
+	PhaseD
+	// PhaseE is release: DCN sent or received, or the session ended.
+	PhaseE
+)
+
+// String returns "A" to "E".
+func (p Phase) String() string {
+	if p >= PhaseA && p <= PhaseE {
+		return string(rune('A' + p - PhaseA))
+	}
+	return fmt.Sprintf("Phase(%d)", uint8(p))
+}

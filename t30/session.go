@@ -694,3 +694,27 @@ func (s *Session) traceFrame(dir Direction, mod Modulation, raw []byte, bad bool
 func (s *Session) traceNote(dir Direction, mod Modulation, fcf FCF, note string) {
 	s.trace = append(s.trace, TraceEntry{Time: s.now, Direction: dir, Modulation: mod, FCF: fcf, Decoded: fcf.String(), Note: note})
 }
+
+// Phase reports the T.30 phase, for status displays and logs.
+func (s *Session) Phase() Phase {
+	switch s.state {
+	case stIdle:
+		return PhaseA
+	case stWaitDIS, stWaitDCS:
+		if !s.gotRemote {
+			return PhaseA
+		}
+		return PhaseB
+	case stTxTCF, stTxDCS, stRxTCF, stRxEOM:
+		return PhaseB
+	case stTxPage, stRxPage, stRxECM:
+		return PhaseC
+	case stTxDCN, stRxDCNTx, stDone:
+		return PhaseE
+	case stRxWait:
+		if s.lastRespFCF == FCFFTT {
+			return PhaseB
+		}
+	}
+	return PhaseD
+}

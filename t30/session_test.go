@@ -519,6 +519,27 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// TestPhases follows a one-page ECM fax through phases A to E.
+func TestPhases(t *testing.T) {
+	p := newPair(t, pairOpts{seed: 21, rows: 50})
+	var seen []string
+	last := Phase(0)
+	p.sim.onStep = func(s *sim) {
+		if ph := p.tx.Phase(); ph != last {
+			seen = append(seen, ph.String())
+			last = ph
+		}
+	}
+	p.run(t, simLimit)
+	p.expect(t, OK, OK)
+	if got := fmt.Sprint(seen); got != "[A B C D E]" {
+		t.Errorf("sender phases %s, want [A B C D E]", got)
+	}
+	if Phase(9).String() != "Phase(9)" {
+		t.Error("invalid phase named")
+	}
+}
+
 func TestResultCodes(t *testing.T) {
 	for c := OK; c <= ProtocolError; c++ {
 		if c.String() == "" || c.Message() == "" || c.String()[0] == 'C' {
@@ -608,4 +629,18 @@ func TestScriptT1Boundary(t *testing.T) {
 	sc.code(NoAnswer)
 	sc.frame(disV17) // at 40 s: too late
 	sc.expect("")
+}
+
+// TestLongDelay: 800 ms one way (a bad VoIP path) costs time, not pages.
+func TestLongDelay(t *testing.T) {
+	for _, ecm := range []bool{true, false} {
+		p := newPair(t, pairOpts{seed: 20, pages: 3, rows: 100, txCfg: func(c *Config) { c.DisableECM = !ecm }})
+		p.sim.delay = 800 * time.Millisecond
+		p.run(t, simLimit)
+		p.expect(t, OK, OK)
+		p.checkPages(t)
+		if n := countFrames(p.tx.Trace(), Sent, FCFDCS); n != 1 {
+			t.Errorf("ecm=%v: DCS sent %d times: the delay caused repeats", ecm, n)
+		}
+	}
 }
