@@ -54,12 +54,13 @@ const TxLevel = -11.0
 // Generator produces CNG, CED or ANSam samples. CNG repeats its cadence until the caller stops
 // asking; CED and ANSam end after their tail of silence.
 type Generator struct {
-	tone  Tone
-	nco   dsp.NCO
-	amp   float64
-	pos   int // samples since start
-	am    dsp.NCO
-	total int // length of a finite tone sequence, 0 for CNG
+	tone   Tone
+	nco    dsp.NCO
+	amp    float64
+	pos    int // samples since start
+	am     dsp.NCO
+	total  int // length of a finite tone sequence, 0 for CNG
+	steady bool
 }
 
 // NewGenerator returns a generator for t at TxLevel. An invalid tone yields silence.
@@ -72,6 +73,18 @@ func NewGenerator(t Tone) *Generator {
 		g.nco = dsp.NewNCO(2100)
 		g.total = cedLeadIn + cedOn + cedTail
 		g.am = dsp.NewNCO(15)
+	}
+	return g
+}
+
+// NewSteady returns a generator for t without CED's lead-in silence and tail and without an end:
+// CED and ANSam sound until the caller stops asking (the T.30 engine times them and queues its own
+// silences, T.30 §4.2); CNG keeps its 0.5 s on / 3 s off cadence.
+func NewSteady(t Tone) *Generator {
+	g := NewGenerator(t)
+	if t == CED || t == ANSam {
+		g.steady = true
+		g.total = 0
 	}
 	return g
 }
@@ -96,7 +109,9 @@ func (g *Generator) sample() float64 {
 		return 0
 	case CED, ANSam:
 		t := g.pos - cedLeadIn
-		if t < 0 || t >= cedOn {
+		if g.steady {
+			t = g.pos
+		} else if t < 0 || t >= cedOn {
 			return 0
 		}
 		v := g.amp * g.nco.NextReal()

@@ -190,3 +190,17 @@ func BenchmarkDetector(b *testing.B) {
 		d.Put(audio)
 	}
 }
+
+func TestSteadyCED(t *testing.T) {
+	g := NewSteady(CED)
+	b := make([]int16, 8000*5)
+	if !g.Fill(b) {
+		t.Fatal("steady CED ended")
+	}
+	if b[0] == 0 || b[len(b)-1] == 0 && b[len(b)-2] == 0 {
+		t.Fatalf("steady CED should start at once and keep going: %v %v %v", b[0], b[1], b[len(b)-1])
+	}
+	if tones, _ := detect(b); len(tones) != 1 || tones[0] != CED {
+		t.Fatalf("detected %v", tones)
+	}
+}
