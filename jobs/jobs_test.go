@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/faxseal/faxseal/extract"
 	"github.com/faxseal/faxseal/extract/extracttest"
+	"github.com/faxseal/faxseal/g3"
 	"github.com/faxseal/faxseal/ocr"
 	"github.com/faxseal/faxseal/store"
 	"github.com/faxseal/faxseal/store/storetest"
@@ -519,4 +521,43 @@ func TestFailuresDoNotBlockReceived(t *testing.T) {
 	}
 	withSchema.none(t, 200*time.Millisecond)
 	noSchema.none(t, 0)
+}
+
+// TestTIFFPages: when the gateway stores the received pages as TIFF Class F, OCR reads the decoded
+// bitmaps (here standard resolution, T.4 MR K=2) rather than rendering the PDF.
+func TestTIFFPages(t *testing.T) {
+	t0 := time.Now().UTC().Truncate(time.Second)
+	b := setup(t, t0, nil)
+	rcv := newReceiver(t, http.StatusOK)
+	b.partner(t, "+16175550100", rcv.srv.URL, nil)
+	pdf, err := os.ReadFile("testdata/referral.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rendered, err := ocr.RasterizePDF(context.Background(), pdf, g3.ResX, g3.ResStandard, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := g3.Page(rendered[0])
+	coded, err := g3.EncodePages([]*g3.Page{&page}, g3.Options{Compression: g3.MR, K: 2, Order: g3.MSBFirst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tiff bytes.Buffer
+	if err := g3.WriteTIFF(&tiff, coded); err != nil {
+		t.Fatal(err)
+	}
+	// The PDF is unreadable, so only the TIFF can produce the text.
+	fax, err := b.st.InsertReceivedFax(context.Background(), store.ReceivedFax{
+		FromNumber: "+15125551234", ToNumber: "+16175550100", Pages: 1, ReceivedAt: t0,
+		PDF: []byte("%PDF-1.4 unreadable"), TIFF: tiff.Bytes(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := checkSigned(t, rcv.next(t), webhook.EventFaxReceived, t0)
+	text, _ := got["ocrText"].(string)
+	if got["faxId"] != fax.ID || got["ocrStatus"] != "done" || !strings.Contains(text, "Jane Smith") || !strings.Contains(text, "1234567890") {
+		t.Fatalf("fax.received from TIFF pages: %v", got)
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/faxseal/faxseal/extract"
+	"github.com/faxseal/faxseal/g3"
 	"github.com/faxseal/faxseal/ocr"
 	"github.com/faxseal/faxseal/store"
 	"github.com/faxseal/faxseal/webhook"
@@ -146,7 +147,7 @@ func (p *Pipeline) Queues() map[string]river.QueueConfig {
 func (p *Pipeline) PeriodicJobs() []*river.PeriodicJob {
 	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(p.cfg.PurgeEvery),
 		func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, nil },
-		&river.PeriodicJobOpts{RunOnStart: true})}
+		&river.PeriodicJobOpts{RunOnStart: true, ID: "inbox_purge"})}
 }
 
 // OnReceivedFax is the store hook (store.OnReceivedFax) that queues OCR for every received fax in
@@ -241,24 +242,61 @@ func (w *ocrWorker) Work(ctx context.Context, job *river.Job[OCRArgs]) error {
 	})
 }
 
-// read renders the stored PDF and OCRs its pages.
+// read OCRs the fax's pages: decoded from the stored TIFF when there is one (the received bitmaps,
+// bit for bit), otherwise rendered from the stored PDF.
 func (w *ocrWorker) read(ctx context.Context, fax store.InboundFax) (string, error) {
-	f, err := w.p.store.File(ctx, fax.PDFFileID)
+	pages, err := w.tiffPages(ctx, fax)
 	if err != nil {
-		return "", fmt.Errorf("jobs: fax %s file: %w", fax.ID, err)
+		w.p.log.Warn("ocr: reading the PDF instead of the TIFF", "fax", fax.ID, "err", err)
 	}
-	if f.Data == nil {
-		return "", fmt.Errorf("jobs: fax %s: file purged", fax.ID)
-	}
-	pages, err := ocr.RasterizePDF(ctx, f.Data, renderX, renderY, w.p.cfg.MaxOCRPages)
-	if err != nil {
-		return "", err
+	if len(pages) == 0 {
+		if pages, err = w.pdfPages(ctx, fax); err != nil {
+			return "", err
+		}
 	}
 	texts, err := w.p.pool.Pages(ctx, pages)
 	if err != nil {
 		return "", err
 	}
 	return ocr.Join(texts), nil
+}
+
+func (w *ocrWorker) tiffPages(ctx context.Context, fax store.InboundFax) ([]ocr.Page, error) {
+	if fax.TIFFFileID == "" {
+		return nil, nil
+	}
+	f, err := w.p.store.File(ctx, fax.TIFFFileID)
+	if err != nil || f.Data == nil {
+		return nil, fmt.Errorf("jobs: fax %s TIFF: %w", fax.ID, errors.Join(err, errPurged(f)))
+	}
+	decoded, err := g3.ReadTIFF(f.Data)
+	if err != nil {
+		return nil, err
+	}
+	pages := make([]ocr.Page, 0, min(len(decoded), w.p.cfg.MaxOCRPages))
+	for _, d := range decoded[:min(len(decoded), w.p.cfg.MaxOCRPages)] {
+		pg := ocr.FromG3(d)
+		if pg.XRes == 0 || pg.YRes == 0 { // no resolution tags: T.4's fine resolution is the usual
+			pg.XRes, pg.YRes = g3.ResX, g3.ResFine
+		}
+		pages = append(pages, pg)
+	}
+	return pages, nil
+}
+
+func (w *ocrWorker) pdfPages(ctx context.Context, fax store.InboundFax) ([]ocr.Page, error) {
+	f, err := w.p.store.File(ctx, fax.PDFFileID)
+	if err != nil || f.Data == nil {
+		return nil, fmt.Errorf("jobs: fax %s PDF: %w", fax.ID, errors.Join(err, errPurged(f)))
+	}
+	return ocr.RasterizePDF(ctx, f.Data, renderX, renderY, w.p.cfg.MaxOCRPages)
+}
+
+func errPurged(f store.File) error {
+	if f.ID != "" && f.Data == nil {
+		return errors.New("file purged")
+	}
+	return nil
 }
 
 func setExtractStatus(ctx context.Context, tx *store.Tx, faxID string, s extract.Status) error {
