@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"slices"
 )
 
 // A code is a code word of T.4 Tables 2-4: the low n bits of bits, first bit most significant.
@@ -74,6 +75,7 @@ func (e *Encoder) Rows() int { return e.rows }
 // Next returns the coded bytes produced since the last call (only whole bytes; Close flushes the
 // rest). The slice is valid until the next call of any method.
 func (e *Encoder) Next() []byte {
+	e.fixOrder(0)
 	b := e.out
 	e.taken += int64(len(b))
 	e.out = e.out[:0]
@@ -181,6 +183,7 @@ func (e *Encoder) EncodePage(dst []byte, p *Page, opts Options) ([]byte, error) 
 		}
 	}
 	e.Close()
+	e.fixOrder(len(dst))
 	res := e.out
 	e.out = keep[:0]
 	return res, nil
@@ -215,7 +218,7 @@ func rowChanges(row []byte, w int32, ch []int32) int {
 		d := v ^ (v>>1 | prev<<63)
 		prev = v & 1
 		for d != 0 {
-			lz := bits.LeadingZeros64(d)
+			lz := bits.LeadingZeros64(d) & 63
 			pos := base + int32(lz)
 			if pos >= w {
 				return k
@@ -274,20 +277,26 @@ func (e *Encoder) bitOffset() int64 { return (e.taken+int64(len(e.out)))*8 + int
 
 // put appends the low n bits of c, n <= 32.
 func (e *Encoder) put(c uint32, n uint) {
-	e.acc = e.acc<<n | uint64(c)
-	e.nacc += n
-	if e.nacc >= 32 {
-		e.flush32()
-	}
+	buf, o := e.reserve(8)
+	e.acc, e.nacc, o = putBits(e.acc, e.nacc, buf, o, c, n)
+	e.out = buf[:o]
 }
 
-func (e *Encoder) flush32() {
-	e.nacc -= 32
-	v := uint32(e.acc >> e.nacc)
-	if e.opts.Order == LSBFirst {
-		v = bits.Reverse32(bits.ReverseBytes32(v))
+// putBits is the bit writer of the hot loops, which keep acc, n and the write index o in locals:
+// acc holds n pending bits right-aligned, and every 32 bits go to buf[o:] most significant bit
+// first. buf has room reserved for a whole row (see reserve), so nothing grows in the loop.
+// LSB-first output is reversed byte by byte when the bytes are handed out (see fixOrder).
+func putBits(acc uint64, n uint, buf []byte, o int, c uint32, l uint) (uint64, uint, int) {
+	// The &63 masks tell the compiler the shifts are below 64, which saves the code Go otherwise
+	// emits for larger shift counts.
+	acc = acc<<(l&63) | uint64(c)
+	n += l
+	if n >= 32 {
+		n -= 32
+		binary.BigEndian.PutUint32(buf[o:], uint32(acc>>(n&63)))
+		o += 4
 	}
-	e.out = binary.BigEndian.AppendUint32(e.out, v)
+	return acc, n, o
 }
 
 // align pads with zeros to a byte boundary and moves the whole bytes to out.
@@ -295,44 +304,71 @@ func (e *Encoder) align() {
 	e.put(0, (8-e.nacc&7)&7)
 	for e.nacc >= 8 {
 		e.nacc -= 8
-		b := byte(e.acc >> e.nacc)
-		if e.opts.Order == LSBFirst {
-			b = bits.Reverse8(b)
-		}
-		e.out = append(e.out, b)
+		e.out = append(e.out, byte(e.acc>>e.nacc))
 	}
 }
 
-// putRun writes a run as make-up codes and a terminating code (T.4 §4.1.1.2: runs of 2560 and more
-// repeat the 2560 make-up code).
-func (e *Encoder) putRun(run int32, black bool) {
-	term, makeup := &whiteTermCodes, &whiteMakeupCodes
-	if black {
-		term, makeup = &blackTermCodes, &blackMakeupCodes
+// fixOrder bit-reverses out[from:] for LSB-first output.
+func (e *Encoder) fixOrder(from int) {
+	if e.opts.Order != LSBFirst {
+		return
 	}
+	for i := from; i < len(e.out); i++ {
+		e.out[i] = bits.Reverse8(e.out[i])
+	}
+}
+
+// putRun writes a run as make-up codes and a terminating code (T.4 §4.1.1.2; runs of 2560+64 and
+// more repeat the 2560 make-up code first, as libtiff and spandsp do).
+func putRun(acc uint64, n uint, buf []byte, o int, run int32, codes *[2560 + 64 + 1]uint32) (uint64, uint, int) {
 	for run >= 2560+64 {
-		c := makeup[40]
-		e.put(uint32(c.bits), uint(c.n))
+		c := codes[2560+64]
+		acc, n, o = putBits(acc, n, buf, o, c>>5, uint(c&31))
 		run -= 2560
 	}
-	if run >= 64 {
-		c := makeup[run>>6]
-		e.put(uint32(c.bits), uint(c.n))
-		run &= 63
-	}
-	c := term[run]
-	e.put(uint32(c.bits), uint(c.n))
+	c := codes[run]
+	return putBits(acc, n, buf, o, c>>5, uint(c&31))
 }
 
 // code1D writes a one-dimensional row from its k changing elements: alternating white and black
 // runs, starting with a white run that may be empty (T.4 §4.1.1).
 func (e *Encoder) code1D(k int) {
+	acc, n := e.acc, e.nacc
+	buf, o := e.reserve(e.opts.Width + 64)
+	cur := e.cur[:k+1] // cur[k] is the width sentinel
 	a0 := int32(0)
-	for j := 0; j <= k; j++ {
-		a1 := e.cur[j] // cur[k] is the width sentinel
-		e.putRun(a1-a0, j&1 == 1)
-		a0 = a1
+	for j := 0; j < len(cur); j += 2 {
+		// A white run, then (unless the row ended) a black one.
+		a1 := cur[j]
+		run := a1 - a0
+		if run < 2560+64 {
+			c := whiteRunCodes[run]
+			acc, n, o = putBits(acc, n, buf, o, c>>5, uint(c&31))
+		} else {
+			acc, n, o = putRun(acc, n, buf, o, run, &whiteRunCodes)
+		}
+		if j+1 >= len(cur) {
+			break
+		}
+		a0 = cur[j+1]
+		run = a0 - a1
+		if run < 2560+64 {
+			c := blackRunCodes[run]
+			acc, n, o = putBits(acc, n, buf, o, c>>5, uint(c&31))
+		} else {
+			acc, n, o = putRun(acc, n, buf, o, run, &blackRunCodes)
+		}
 	}
+	e.acc, e.nacc, e.out = acc, n, buf[:o]
+}
+
+// reserve makes room for need more bytes in out and returns out's whole capacity and its length,
+// for the hot loops to write by index.
+func (e *Encoder) reserve(need int) ([]byte, int) {
+	if cap(e.out)-len(e.out) < need {
+		e.out = slices.Grow(e.out, need+len(e.out))
+	}
+	return e.out[:cap(e.out)], len(e.out)
 }
 
 // code2D writes a two-dimensional row against the reference line (T.4 §4.2.1.3.4, Figure 7):
@@ -340,6 +376,9 @@ func (e *Encoder) code1D(k int) {
 // starts on the imaginary white element before the row; j indexes a1 in cur and i indexes b1 in
 // ref, kept as the decoder keeps them.
 func (e *Encoder) code2D() {
+	acc, n := e.acc, e.nacc
+	// The longest row: horizontal mode for every pair of one-pixel runs, 3+6+3 bits per 2 pixels.
+	buf, o := e.reserve(e.opts.Width + 64)
 	cur, ref := e.cur, e.ref
 	w := e.width
 	a0 := int32(-1)
@@ -347,13 +386,12 @@ func (e *Encoder) code2D() {
 	for a0 < w {
 		a1, b1, b2 := cur[j], ref[i], ref[i+1]
 		if b2 < a1 {
-			c := modeCodes[modePass-1]
-			e.put(uint32(c.bits), uint(c.n))
+			acc, n, o = putBits(acc, n, buf, o, 0b0001, 4) // pass
 			a0 = b2
 			i += 2
 		} else if d := a1 - b1; d >= -3 && d <= 3 {
-			c := modeCodes[vertical[d+3]-1]
-			e.put(uint32(c.bits), uint(c.n))
+			c := vertical[d+3]
+			acc, n, o = putBits(acc, n, buf, o, uint32(c.bits), uint(c.n))
 			a0 = a1
 			j++
 			if d < 0 && i > 0 {
@@ -362,23 +400,29 @@ func (e *Encoder) code2D() {
 				i++
 			}
 		} else {
-			c := modeCodes[modeH-1]
-			e.put(uint32(c.bits), uint(c.n))
 			a2 := cur[j+1]
-			black := j&1 == 1
-			e.putRun(a1-max(a0, 0), black)
-			e.putRun(a2-a1, !black)
+			first, second := &whiteRunCodes, &blackRunCodes
+			if j&1 == 1 {
+				first, second = second, first
+			}
+			acc, n, o = putBits(acc, n, buf, o, 0b001, 3) // horizontal
+			acc, n, o = putRun(acc, n, buf, o, a1-max(a0, 0), first)
+			acc, n, o = putRun(acc, n, buf, o, a2-a1, second)
 			a0 = a2
 			j += 2
 		}
 		if a0 >= w {
-			return
+			break
 		}
 		for ref[i] <= a0 {
 			i += 2
 		}
 	}
+	e.acc, e.nacc, e.out = acc, n, buf[:o]
 }
 
-// vertical maps a1-b1+3 to its mode.
-var vertical = [7]uint8{modeVL3, modeVL2, modeVL1, modeV0, modeVR1, modeVR2, modeVR3}
+// vertical holds the vertical mode codes by a1-b1+3 (T.4 Table 4).
+var vertical = [7]code{
+	modeCodes[modeVL3-1], modeCodes[modeVL2-1], modeCodes[modeVL1-1], modeCodes[modeV0-1],
+	modeCodes[modeVR1-1], modeCodes[modeVR2-1], modeCodes[modeVR3-1],
+}

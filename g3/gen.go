@@ -170,6 +170,27 @@ func writeCodes(b *bytes.Buffer, name, doc string, cs []string, skipFirst bool) 
 	b.WriteString("\n}\n\n")
 }
 
+// writeRunCodes writes the code of every run below 2560+64 as one word, code<<5 | length: a
+// terminating code, or a make-up code followed by a terminating code (at most 25 bits). The last entry is the 2560 make-up code alone, which longer runs
+// repeat.
+func writeRunCodes(b *bytes.Buffer, name, colour string, term, makeup []string) {
+	mk := append(append([]string{}, makeup...), extMakeup...)
+	fmt.Fprintf(b, "// %s codes %s runs 0..2623 as code<<5 | length (T.4 Tables 2 and 3), a make-up code and\n// a terminating code in one word.\nvar %s = [2560 + 64 + 1]uint32{", name, colour, name)
+	for run := 0; run < 2560+64; run++ {
+		c := term[run%64]
+		if run >= 64 {
+			c = mk[run/64-1] + c
+		}
+		v, n := parse(c)
+		if run%8 == 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(b, "%#x, ", v<<5|n)
+	}
+	v, n := parse(mk[len(mk)-1])
+	fmt.Fprintf(b, "\n%#x, // 2560 make-up code\n}\n\n", v<<5|n)
+}
+
 func main() {
 	flag.Parse()
 	var b bytes.Buffer
@@ -214,6 +235,8 @@ const (
 	writeCodes(&b, "blackTermCodes", "// blackTermCodes are the black terminating codes by run length (T.4 Table 2).", blackTerm, false)
 	writeCodes(&b, "whiteMakeupCodes", "// whiteMakeupCodes are the white make-up codes by run length/64, then the extended ones (T.4 Table 3).", append(append([]string{}, whiteMakeup...), extMakeup...), true)
 	writeCodes(&b, "blackMakeupCodes", "// blackMakeupCodes are the black make-up codes by run length/64, then the extended ones (T.4 Table 3).", append(append([]string{}, blackMakeup...), extMakeup...), true)
+	writeRunCodes(&b, "whiteRunCodes", "white", whiteTerm, whiteMakeup)
+	writeRunCodes(&b, "blackRunCodes", "black", blackTerm, blackMakeup)
 	var ms []string
 	for _, m := range modes {
 		ms = append(ms, m.bits)

@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"time"
 
 	"golang.org/x/image/ccitt"
@@ -36,6 +37,9 @@ var (
 	rounds  = flag.Int("rounds", 7, "interleaved rounds")
 	iters   = flag.Int("iters", 4, "iterations of each page per codec and round")
 	dataDir = flag.String("data", "testdata/g3/ccitt8", "directory of the CCITT_N.TIF charts")
+	only    = flag.String("modes", "", "comma-separated subset of modes (MH, MR2, MR4, MMR)")
+	just    = flag.String("just", "", "instead of the table, run only codec/op (libtiff/decode, g3/encode, ...) -n times over the pages of the first mode, for instruction counts under callgrind")
+	justN   = flag.Int("n", 8, "pages for -just")
 )
 
 type mode struct {
@@ -57,6 +61,15 @@ var modes = []mode{
 func main() {
 	flag.Parse()
 	log.SetFlags(0)
+	if *only != "" {
+		var keep []mode
+		for _, m := range modes {
+			if strings.Contains(","+*only+",", ","+strings.ReplaceAll(strings.ReplaceAll(m.name, " K=", ""), " ", "")+",") {
+				keep = append(keep, m)
+			}
+		}
+		modes = keep
+	}
 	var pages []*g3.Page
 	for i := 1; i <= 8; i++ {
 		data, err := os.ReadFile(filepath.Join(*dataDir, fmt.Sprintf("CCITT_%d.TIF", i)))
@@ -111,6 +124,31 @@ func main() {
 	var q g3.Page
 	buf := make([]byte, 0, 1<<20)
 	out := make([]byte, len(pages[0].Pix))
+	if *just != "" {
+		m := modes[0]
+		for i := 0; i < *justN; i++ {
+			pi := i % len(pages)
+			p := pages[pi]
+			o := m.opts
+			o.Width, o.Height, o.Order = p.Width, p.Height, g3.MSBFirst
+			switch *just {
+			case "libtiff/decode":
+				libtiffDecode(tiffs[0][pi], out, 1)
+			case "libtiff/encode":
+				libtiffEncode(p.Pix, p.Width, p.Height, m.comp, m.t4, m.yres, 1)
+			case "g3/decode":
+				d.DecodePage(&q, streams[0][pi], o)
+			case "g3/encode":
+				o.Height = 0
+				buf, _ = e.EncodePage(buf[:0], p, o)
+			case "ximage/decode":
+				ximageDecode(streams[0][pi], p, m, out)
+			default:
+				log.Fatalf("unknown -just %q", *just)
+			}
+		}
+		return
+	}
 	n := *iters
 	for r := 0; r < *rounds; r++ {
 		for mi, m := range modes {
