@@ -3,7 +3,9 @@
 package v17
 
 import (
+	"flag"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -252,4 +254,28 @@ func berCell(want, got []byte, trained bool) string {
 		return "no train"
 	}
 	return fmt.Sprintf("%.1e", float64(bitErrors(want, got))/float64(len(want)))
+}
+
+var update = flag.Bool("v17.update", false, "rewrite testdata/spandsp_14400.ulaw from spandsp's transmitter")
+
+// TestWriteSpandspRecording (with -v17.update) records spandsp's V.17 transmitter at 14400 bit/s
+// sending recordingBits, mu-law coded, into testdata, so TestSpandspRecording can check our receiver
+// against spandsp's signal without cgo.
+func TestWriteSpandspRecording(t *testing.T) {
+	if !*update {
+		t.Skip("run with -v17.update")
+	}
+	tx, err := spandsp.NewV17Tx(14400, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	if err := tx.Restart(14400, false, false, recordingBits()); err != nil {
+		t.Fatal(err)
+	}
+	sig := spandspTransmit(t, tx)
+	enc := g711.MuLaw.Encode(make([]byte, len(sig)), sig)
+	if err := os.WriteFile(recordingPath, enc, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -22,7 +22,7 @@ const (
 // newViterbi.
 type viterbi struct {
 	points []complex128 // constellation, by label
-	near   nearTable
+	near   *nearTable
 
 	metric [trellisStates]float64
 	// Survivors, a ring: for each state, the state it came from and the label it decided.
@@ -34,7 +34,7 @@ type viterbi struct {
 }
 
 func newViterbi(points []complex128) *viterbi {
-	v := &viterbi{points: points, near: newNearTable(points)}
+	v := &viterbi{points: points, near: nearTableFor(points)}
 	v.reset()
 	return v
 }
@@ -129,6 +129,25 @@ func (v *viterbi) step(dist *[8]float64, best *[8]uint8) []uint8 {
 type nearTable struct {
 	start []uint16 // per cell and subset, offset into cand; one extra entry at the end
 	cand  []uint8
+}
+
+// The candidate tables of the four constellations, built once at start-up and only read afterwards.
+var nearTables = [4]nearTable{
+	newNearTable(constellation7200),
+	newNearTable(constellation9600),
+	newNearTable(constellation12000),
+	newNearTable(constellation14400),
+}
+
+// nearTableFor returns the shared table for a V.17 constellation, or builds one (tests).
+func nearTableFor(points []complex128) *nearTable {
+	for i := range nearTables {
+		if len(nearTables[i].cand) > 0 && len(points) == 16<<i {
+			return &nearTables[i]
+		}
+	}
+	t := newNearTable(points)
+	return &t
 }
 
 const (
