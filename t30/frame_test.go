@@ -286,3 +286,32 @@ func BenchmarkParseFrame(b *testing.B) {
 		}
 	}
 }
+
+func TestEnumStrings(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{V21.String(), "V.21"}, {V27ter.String(), "V.27ter"}, {V29.String(), "V.29"}, {V17.String(), "V.17"},
+		{Modulation(0).String(), "Modulation(0)"},
+		{RxOff.String(), "off"}, {RxV21.String(), "V.21 HDLC"}, {RxKind(0).String(), "RxKind(0)"},
+		{RxMode{Kind: RxData, Modulation: V17, BitRate: 14400, ShortTrain: true}.String(), "fast data V.17 14400 short"},
+		{RxMode{Kind: RxV21}.String(), "V.21 HDLC"},
+		{TxCNG.String(), "CNG"}, {TxHDLC.String(), "HDLC"}, {TxKind(0).String(), "TxKind(0)"},
+		{ToneCED.String(), "CED"}, {Tone(0).String(), "Tone(0)"},
+		{EventTxDone.String(), "tx done"}, {EventKind(0).String(), "EventKind(0)"},
+		{MMR.String(), "MMR"}, {Compression(0).String(), "Compression(0)"},
+		{Superfine.String(), "superfine"}, {Resolution(0).String(), "Resolution(0)"},
+		{Format{Compression: MH, Resolution: Fine, Width: WidthA4, MinRowBits: 96}.String(), "MH fine 1728 min 96 bits/row"},
+		{Send.String(), "send"}, {Role(0).String(), "Role(0)"},
+		{Sent.String(), "tx"}, {Direction(0).String(), "Direction(0)"},
+		{FCFPRIEOP.String(), "PRI-EOP"}, {FCF(0x7E).String(), "FCF(0x7e)"},
+	} {
+		if c.got != c.want {
+			t.Errorf("String() = %q, want %q", c.got, c.want)
+		}
+	}
+	if !FCFDCS.Known() || FCF(0x7E).Known() || FCFNull.Known() {
+		t.Error("Known misclassifies")
+	}
+	if !V17.ValidRate(12000) || V29.ValidRate(4800) || V21.ValidRate(2400) || Modulation(0).ValidRate(300) {
+		t.Error("ValidRate misclassifies")
+	}
+}

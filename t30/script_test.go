@@ -511,3 +511,14 @@ func TestScriptIncompatibleDCS(t *testing.T) {
 	sc.expect("DCN")
 	sc.code(Incompatible)
 }
+
+// A fast carrier that fails to train during TCF is answered with FTT at
+// once, not after T2.
+func TestScriptTrainingFailed(t *testing.T) {
+	sc := newScript(t, Receive, false, nil)
+	sc.expect("DIS")
+	sc.frame(dcs4800)
+	sc.ev(Event{Kind: EventCarrierUp, Modulation: V27ter, BitRate: 4800})
+	sc.ev(Event{Kind: EventTrainingFailed, Modulation: V27ter, BitRate: 4800})
+	sc.expect("FTT")
+}
