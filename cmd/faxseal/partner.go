@@ -48,10 +48,14 @@ func runPartner(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	out, _ := json.MarshalIndent(map[string]any{
-		"id": p.ID, "name": p.Name, "key": key, "credits": p.Credits,
-		"billingEmail": nullIfEmpty(p.BillingEmail), "createdAt": p.CreatedAt.UTC().Format(time.RFC3339),
-	}, "", "  ")
+	out, _ := json.MarshalIndent(struct {
+		ID           string `json:"id"`
+		Name         string `json:"name"`
+		Key          string `json:"key"`
+		Credits      int64  `json:"credits"`
+		BillingEmail any    `json:"billingEmail"`
+		CreatedAt    string `json:"createdAt"`
+	}{p.ID, p.Name, key, p.Credits, nullIfEmpty(p.BillingEmail), p.CreatedAt.UTC().Format(time.RFC3339)}, "", "  ")
 	fmt.Fprintln(stdout, string(out))
 	return nil
 }

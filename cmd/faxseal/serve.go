@@ -111,9 +111,12 @@ func loadConfig(fs *flag.FlagSet, args []string, serve bool) (*config, error) {
 	}
 	if c.LogFormat == "" {
 		c.LogFormat = "json"
-		if c.Dev {
+		if c.Dev || !serve {
 			c.LogFormat = "text"
 		}
+	}
+	if !serve && os.Getenv("FAXSEAL_LOG_LEVEL") == "" {
+		c.LogLevel = slog.LevelWarn // operator tools print their result, not progress
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return nil, fmt.Errorf("FAXSEAL_LOG_FORMAT: %q is not json or text", c.LogFormat)
