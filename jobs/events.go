@@ -162,22 +162,32 @@ func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration {
 	return w.p.deliverer.Timeout + 30*time.Second
 }
 
-// DeliveryRecord is one event with its attempts, as GET /api/partner/webhooks/deliveries lists them.
+// DeliveryRecord is one event with its attempts, shaped for GET /api/partner/webhooks/deliveries.
 type DeliveryRecord struct {
-	EventID       string
-	Event         string
-	SubjectID     string
-	URL           string
-	Status        string // pending, delivered, failed
-	CreatedAt     time.Time
-	NextAttemptAt *time.Time // while pending
-	DeliveredAt   *time.Time
-	Attempts      []webhook.Attempt
+	EventID       string          `json:"eventId"`
+	Event         string          `json:"event"`
+	SubjectID     string          `json:"subjectId"` // the inbound fax id or the outbound job id
+	URL           string          `json:"url"`
+	Status        string          `json:"status"` // pending, delivered, failed
+	CreatedAt     time.Time       `json:"createdAt"`
+	NextAttemptAt *time.Time      `json:"nextAttemptAt"` // while pending
+	DeliveredAt   *time.Time      `json:"deliveredAt"`
+	Attempts      []AttemptRecord `json:"attempts"`
+}
+
+// AttemptRecord is one row of the delivery log.
+type AttemptRecord struct {
+	Number     int       `json:"attempt"`
+	At         time.Time `json:"at"`
+	StatusCode *int      `json:"statusCode"` // null when no response arrived
+	LatencyMS  int64     `json:"latencyMs"`
+	Error      string    `json:"error,omitempty"`
+	Response   string    `json:"response,omitempty"` // the start of the endpoint's answer
 }
 
 // DeliveryQuery selects a page of the delivery log, newest first.
 type DeliveryQuery struct {
-	SubjectID string // only this fax's events, when set
+	SubjectID string // only this fax's (or job's) events, when set
 	Limit     int    // 1..200; 0 means 50
 }
 
@@ -188,12 +198,12 @@ func (p *Pipeline) Deliveries(ctx context.Context, partnerID string, q DeliveryQ
 		limit = 50
 	}
 	limit = min(limit, 200)
-	var recs []DeliveryRecord
+	recs := []DeliveryRecord{}
 	index := map[string]int{}
 	err := p.store.Query(ctx, `SELECT id, event, subject_id, url, status, created_at, next_attempt_at, delivered_at
 		FROM webhook_events WHERE partner_id = $1 AND ($2 = '' OR subject_id = $2)
 		ORDER BY created_at DESC, id DESC LIMIT $3`, []any{partnerID, q.SubjectID, limit}, func(r store.Row) error {
-		var d DeliveryRecord
+		d := DeliveryRecord{Attempts: []AttemptRecord{}}
 		if err := r.Scan(&d.EventID, &d.Event, &d.SubjectID, &d.URL, &d.Status, &d.CreatedAt, &d.NextAttemptAt, &d.DeliveredAt); err != nil {
 			return err
 		}
@@ -208,19 +218,49 @@ func (p *Pipeline) Deliveries(ctx context.Context, partnerID string, q DeliveryQ
 	for i, d := range recs {
 		ids[i] = d.EventID
 	}
-	err = p.store.Query(ctx, `SELECT event_id, number, attempted_at, coalesce(status_code, 0), latency_ms,
-		coalesce(error, ''), coalesce(response, '') FROM webhook_attempts WHERE event_id = ANY($1) ORDER BY event_id, number`,
+	err = p.store.Query(ctx, `SELECT event_id, number, attempted_at, status_code, latency_ms, coalesce(error, ''),
+		coalesce(response, '') FROM webhook_attempts WHERE event_id = ANY($1) ORDER BY event_id, number`,
 		[]any{ids}, func(r store.Row) error {
 			var id string
-			var a webhook.Attempt
-			var ms int64
-			if err := r.Scan(&id, &a.Number, &a.At, &a.StatusCode, &ms, &a.Error, &a.Response); err != nil {
+			var a AttemptRecord
+			if err := r.Scan(&id, &a.Number, &a.At, &a.StatusCode, &a.LatencyMS, &a.Error, &a.Response); err != nil {
 				return err
 			}
-			a.Latency = time.Duration(ms) * time.Millisecond
-			a.Delivered = a.StatusCode >= 200 && a.StatusCode <= 299
 			recs[index[id]].Attempts = append(recs[index[id]].Attempts, a)
 			return nil
 		})
 	return recs, err
+}
+
+// OutboundEvent is an outbound status change to report (fax.sending, fax.delivered, fax.failed).
+type OutboundEvent struct {
+	PartnerID      string
+	CallbackURL    string // the fax's callbackUrl; "" means the partner's webhookUrl
+	CallbackSecret string // the fax's callbackSecret; "" means the partner's webhookSecret
+	Payload        webhook.Outbound
+}
+
+// EnqueueOutbound records an outbound status callback in tx (the transaction of the status change)
+// and queues its delivery. It returns "" when there is nowhere to send it.
+func (p *Pipeline) EnqueueOutbound(ctx context.Context, tx *store.Tx, ev OutboundEvent) (string, error) {
+	body, err := webhook.MarshalOutbound(ev.Payload)
+	if err != nil {
+		return "", err
+	}
+	url, secret := ev.CallbackURL, ev.CallbackSecret
+	if url == "" || secret == "" {
+		var pURL, pSecret string
+		if err := tx.QueryRow(ctx, `SELECT coalesce(webhook_url, ''), coalesce(webhook_secret, '') FROM partners WHERE id = $1`,
+			ev.PartnerID).Scan(&pURL, &pSecret); err != nil {
+			return "", fmt.Errorf("jobs: partner webhook: %w", err)
+		}
+		if url == "" {
+			url = pURL
+		}
+		if secret == "" {
+			secret = pSecret
+		}
+	}
+	return p.EnqueueEvent(ctx, tx, Event{PartnerID: ev.PartnerID, Name: ev.Payload.Event, SubjectID: ev.Payload.JobID,
+		URL: url, Secret: secret, Body: body})
 }

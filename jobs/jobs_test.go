@@ -348,7 +348,7 @@ func TestInboundPipeline(t *testing.T) {
 		t.Fatalf("deliveries %v %+v", err, recs)
 	}
 	for _, r := range recs {
-		if r.Status != "delivered" || len(r.Attempts) != 1 || r.Attempts[0].StatusCode != 200 || !r.Attempts[0].Delivered || r.DeliveredAt == nil {
+		if r.Status != "delivered" || len(r.Attempts) != 1 || *r.Attempts[0].StatusCode != 200 || r.Attempts[0].Error != "" || r.DeliveredAt == nil {
 			t.Errorf("delivery %+v", r)
 		}
 	}
@@ -395,16 +395,12 @@ func TestWebhookRetrySchedule(t *testing.T) {
 	p := b.partner(t, "+14155550100", rcv.srv.URL, nil)
 	ctx := context.Background()
 
-	body, err := webhook.MarshalOutbound(webhook.Outbound{Event: webhook.EventFaxFailed, JobID: "job_1", ToNumber: "+12125550001",
-		ExternalUserID: "user_42", Pages: 3, Timestamp: t0, FailureReason: webhook.FailureBusy})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var id string
-	err = b.st.WithTx(ctx, func(tx *store.Tx) error {
+	err := b.st.WithTx(ctx, func(tx *store.Tx) error {
 		var err error
-		id, err = b.pipe.EnqueueEvent(ctx, tx, Event{PartnerID: p.ID, Name: webhook.EventFaxFailed, SubjectID: "job_1",
-			URL: p.WebhookURL, Secret: p.WebhookSecret, Body: body})
+		id, err = b.pipe.EnqueueOutbound(ctx, tx, OutboundEvent{PartnerID: p.ID, Payload: webhook.Outbound{
+			Event: webhook.EventFaxFailed, JobID: "job_1", ToNumber: "+12125550001", ExternalUserID: "user_42",
+			Pages: 3, Timestamp: t0, FailureReason: webhook.FailureBusy}})
 		return err
 	})
 	if err != nil {
@@ -445,7 +441,7 @@ func TestWebhookRetrySchedule(t *testing.T) {
 		t.Fatalf("record %+v", r)
 	}
 	for i, a := range r.Attempts {
-		if a.Number != i+1 || !a.At.Equal(wantAt[i]) || a.StatusCode != 500 || a.Delivered || !strings.Contains(a.Error, "500") {
+		if a.Number != i+1 || !a.At.Equal(wantAt[i]) || *a.StatusCode != 500 || a.LatencyMS < 0 || !strings.Contains(a.Error, "500") {
 			t.Errorf("attempt %+v, want #%d at %v", a, i+1, wantAt[i])
 		}
 	}
@@ -464,9 +460,35 @@ func TestWebhookRetrySchedule(t *testing.T) {
 	}
 	b.waitJob(t, DeliverArgs{}.Kind())
 	recs, _ = b.pipe.Deliveries(ctx, p.ID, DeliveryQuery{})
-	if recs[0].Status != "delivered" || len(recs[0].Attempts) != 5 || recs[0].Attempts[4].StatusCode != 204 {
+	if recs[0].Status != "delivered" || len(recs[0].Attempts) != 5 || *recs[0].Attempts[4].StatusCode != 204 {
 		t.Fatalf("after replay %+v", recs[0])
 	}
+
+	// A fax's callbackUrl and callbackSecret override the partner's webhook.
+	callback := newReceiver(t, http.StatusOK)
+	err = b.st.WithTx(ctx, func(tx *store.Tx) error {
+		_, err := b.pipe.EnqueueOutbound(ctx, tx, OutboundEvent{PartnerID: p.ID, CallbackURL: callback.srv.URL + "/status",
+			CallbackSecret: "whsec_per_fax", Payload: webhook.Outbound{Event: webhook.EventFaxSending, JobID: "job_2",
+				ToNumber: "+12125550001", ExternalUserID: "user_42", Pages: 1, CreditsUsed: 1, Timestamp: t0}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = callback.next(t)
+	if err := webhook.Verify("whsec_per_fax", h.header.Get(webhook.SignatureHeader), h.body, b.clock.Now(), time.Second); err != nil {
+		t.Fatalf("callback signature: %v", err)
+	}
+	var cb map[string]any
+	json.Unmarshal(h.body, &cb)
+	if cb["event"] != "fax.sending" || cb["status"] != "sending" || cb["jobId"] != "job_2" {
+		t.Fatalf("callback %s", h.body)
+	}
+	b.waitJob(t, DeliverArgs{}.Kind())
+	if js, _ := json.Marshal(recs[0]); !strings.Contains(string(js), `"attempt":5,`) || !strings.Contains(string(js), `"statusCode":204`) {
+		t.Fatalf("delivery log JSON %s", js)
+	}
+	rcv.none(t, 0)
 }
 
 // TestFailuresDoNotBlockReceived: a fax whose OCR fails still fires fax.received (ocrStatus failed);
