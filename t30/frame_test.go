@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fromT38 converts a frame written in T.38/T.30 notation (MSB first, as the
@@ -313,5 +314,15 @@ func TestEnumStrings(t *testing.T) {
 	}
 	if !V17.ValidRate(12000) || V29.ValidRate(4800) || V21.ValidRate(2400) || Modulation(0).ValidRate(300) {
 		t.Error("ValidRate misclassifies")
+	}
+}
+
+func TestTraceEntryString(t *testing.T) {
+	raw := fromT38(t, "FF C8 01 00 76 1D 00")
+	f, _ := ParseFrame(raw)
+	e := TraceEntry{Time: 1500 * time.Millisecond, Direction: Received, Modulation: V21, FCF: f.FCF, Decoded: Describe(f), Raw: raw}
+	want := "    1.500s rx V.21     DIS rx V.17+V.29+V.27ter standard+fine MH width<=1728 scan 20ms [ff 13 80 00 6e b8 00 | T.38 ff c8 01 00 76 1d 00]"
+	if got := e.String(); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }

@@ -2,6 +2,8 @@ package t30
 
 import (
 	"fmt"
+	"math/bits"
+	"strings"
 	"time"
 )
 
@@ -212,7 +214,31 @@ func (e TraceEntry) String() string {
 	if e.Note != "" {
 		s += " (" + e.Note + ")"
 	}
+	if len(e.Raw) > 0 {
+		s += " [" + hexOctets(e.Raw, false) + " | T.38 " + hexOctets(e.Raw, true) + "]"
+	}
 	return s
+}
+
+// hexOctets renders up to 16 octets in LSB-first form, or bit-reversed as
+// T.38 and Wireshark show them (brief §7: support reads both notations).
+func hexOctets(b []byte, wire bool) string {
+	const max = 16
+	var sb strings.Builder
+	for i, c := range b {
+		if i == max {
+			sb.WriteString(" …")
+			break
+		}
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
+		if wire {
+			c = bits.Reverse8(c)
+		}
+		fmt.Fprintf(&sb, "%02x", c)
+	}
+	return sb.String()
 }
 
 // Phase is the T.30 phase a session is in (T.30 §2.2, Figure 1).
