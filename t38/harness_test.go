@@ -185,8 +185,10 @@ type channel struct {
 	maxSize [2]int // largest datagram each node sent
 	sent    [2]int
 	dropped [2]int
-	// capture, if set, sees every datagram copy as it leaves its sender.
-	capture func(at time.Duration, from int, data []byte)
+	// capture, if set, sees every datagram copy as it leaves its sender; delivered sees every
+	// datagram as it arrives.
+	capture   func(at time.Duration, from int, data []byte)
+	delivered func(at time.Duration, to int, data []byte)
 }
 
 func (c *channel) send(from int, d Datagram) {
@@ -251,6 +253,9 @@ func (c *channel) run(t *testing.T, nodes [2]node, limit time.Duration) time.Dur
 		now = max(now, next)
 		for len(c.q) > 0 && c.q[0].at <= now {
 			f := heap.Pop(&c.q).(*flight)
+			if c.delivered != nil {
+				c.delivered(now, f.to, f.data)
+			}
 			nodes[f.to].deliver(now, f.data)
 		}
 		for _, n := range nodes {
