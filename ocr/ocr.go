@@ -132,7 +132,7 @@ func (p *Pool) Close() error {
 	return nil
 }
 
-// Page reads one page, waiting for a free client as long as ctx allows. Tesseract itself cannot be
+// Page reads one page, waiting for a free client as long as ctx allows. The text is valid UTF-8. Tesseract itself cannot be
 // interrupted: a page that has started runs to the end (a few seconds).
 func (p *Pool) Page(ctx context.Context, pg Page) (string, error) {
 	img, err := pg.tesseractImage()
@@ -160,7 +160,9 @@ func (p *Pool) Page(ctx context.Context, pg Page) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("ocr: %w", err)
 	}
-	return text, nil
+	// Stored in a PostgreSQL text column and sent as JSON: valid UTF-8 without NUL, whatever a
+	// traineddata file may produce.
+	return strings.ReplaceAll(strings.ToValidUTF8(text, "\uFFFD"), "\x00", ""), nil
 }
 
 // Pages reads every page, as many at once as the pool has clients, and returns the texts in page

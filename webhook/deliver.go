@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -96,13 +97,19 @@ func (d *Deliverer) Deliver(ctx context.Context, del Delivery) Attempt {
 	resp.Body.Close()
 	rec.Latency = time.Since(start)
 	rec.StatusCode = resp.StatusCode
-	rec.Response = string(head)
+	rec.Response = logText(head)
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		rec.Delivered = true
 	} else {
 		rec.Error = fmt.Sprintf("webhook: endpoint answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 	return rec
+}
+
+// logText makes a response body fit for a text log: valid UTF-8 (a body cut at maxResponseLog may
+// end inside a character, and endpoints may answer binary) and no NUL, which PostgreSQL text refuses.
+func logText(b []byte) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "")
 }
 
 func describe(err error, ctx context.Context, timeout time.Duration) string {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // fakeClock is the injectable clock: tests move it by hand.
@@ -252,5 +253,21 @@ func TestReceivedPayload(t *testing.T) {
 	}
 	if Known("fax.lost") {
 		t.Error("Known(fax.lost)")
+	}
+}
+
+// TestResponseLogText: whatever an endpoint answers, the logged start of the body is valid UTF-8
+// without NUL (it goes into a PostgreSQL text column) and at most maxResponseLog bytes.
+func TestResponseLogText(t *testing.T) {
+	body := append([]byte("\xff\xfe\x00ok "), bytes.Repeat([]byte("é"), maxResponseLog)...)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+		w.Write(body)
+	}))
+	defer srv.Close()
+	a := (&Deliverer{Client: devClient()}).Deliver(context.Background(), Delivery{URL: srv.URL, Secret: "k", EventID: "e", Event: EventFaxReceived, Body: []byte(`{}`), Attempt: 1})
+	if a.StatusCode != http.StatusBadGateway || !utf8.ValidString(a.Response) || strings.ContainsRune(a.Response, 0) ||
+		!strings.HasPrefix(a.Response, "\uFFFDok é") || len(a.Response) > maxResponseLog+3 {
+		t.Fatalf("response log %q (%d bytes)", a.Response, len(a.Response))
 	}
 }
