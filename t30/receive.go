@@ -171,6 +171,11 @@ func (s *Session) rxTrainFailed(ev Event) {
 }
 
 func (s *Session) rxData(p []byte) {
+	if s.state == stRxWait && !s.format.ECM {
+		// Page data without a training report (a peer that skipped the
+		// training indicator): the page has begun all the same.
+		s.rxTrainedEv(Event{Kind: EventTrained, Modulation: s.dcs.Modulation, BitRate: s.dcs.BitRate})
+	}
 	switch s.state {
 	case stRxTCF:
 		if !s.rxTrained {

@@ -522,3 +522,20 @@ func TestScriptTrainingFailed(t *testing.T) {
 	sc.ev(Event{Kind: EventTrainingFailed, Modulation: V27ter, BitRate: 4800})
 	sc.expect("FTT")
 }
+
+// Page data that arrives without a training report still opens the page.
+func TestScriptPageWithoutTraining(t *testing.T) {
+	sc := newScript(t, Receive, false, func(c *Config) { c.DisableECM = true })
+	sc.expect("DIS")
+	sc.frame(dcs4800)
+	sc.fast(V27ter, 4800, make([]byte, 900))
+	sc.expect("CFR")
+	sc.ev(Event{Kind: EventData, Modulation: V27ter, BitRate: 4800,
+		Data: encodeTestPage(0, 40, Format{Compression: MH, Resolution: Standard, Width: WidthA4})})
+	sc.ev(Event{Kind: EventCarrierDown, Modulation: V27ter, BitRate: 4800})
+	sc.frame("FF C8 74")
+	sc.expect("MCF")
+	if len(sc.sink.ended) != 1 || sc.sink.ended[0].Rows != 40 {
+		t.Errorf("page quality %+v", sc.sink.ended)
+	}
+}
