@@ -70,6 +70,11 @@ func TestAnalyzeOwnCaptures(t *testing.T) {
 					t.Errorf("page %d differs from the page sent", i+1)
 				}
 			}
+			// The PDF renders to the same pages (poppler, as the product's documents pipeline uses).
+			pdf, err := os.ReadFile(filepath.Join(dir, "received.pdf"))
+			if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF-")) || bytes.Count(pdf, []byte("/CCITTFaxDecode")) != len(want) {
+				t.Errorf("received.pdf: %v, %d bytes", err, len(pdf))
+			}
 			// The same capture decoded by port alone, as for a capture without SIP.
 			out = runAnalyzeOn(t, c.file+".pcap", analyzeOptions{port: 40000, version: -1})
 			if !strings.Contains(out, "page 2 confirmed") {
