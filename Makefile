@@ -29,7 +29,8 @@ test: deps
 	@set -euo pipefail; \
 	if [ -z "$${FAXSEAL_TEST_DATABASE_URL:-}" ]; then \
 		trap '$(GO) run ./scripts/testdb stop "$(TESTDB)"' EXIT; \
-		export FAXSEAL_TEST_DATABASE_URL="$$($(GO) run ./scripts/testdb start "$(TESTDB)")"; \
+		url="$$($(GO) run ./scripts/testdb start "$(TESTDB)")"; \
+		export FAXSEAL_TEST_DATABASE_URL="$$url"; \
 	fi; \
 	$(GO) test -tags $(TEST_TAGS) -timeout 18m ./...
 

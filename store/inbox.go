@@ -184,7 +184,8 @@ func (s *Store) Inbox(ctx context.Context, partnerID string, q InboxQuery) (Inbo
 	args := []any{partnerID, q.ExternalUserID}
 	if strings.TrimSpace(q.Q) != "" {
 		args = append(args, q.Q)
-		where = append(where, fmt.Sprintf("ocr_tsv @@ websearch_to_tsquery('english', $%d)", len(args)))
+		// A query of stop words only ("the") has no lexemes: ignore it rather than match nothing.
+		where = append(where, fmt.Sprintf("(numnode(websearch_to_tsquery('english', $%[1]d)) = 0 OR ocr_tsv @@ websearch_to_tsquery('english', $%[1]d))", len(args)))
 	}
 	if q.From != "" {
 		args = append(args, q.From)

@@ -282,6 +282,12 @@ func TestInsertReceivedFaxAndInbox(t *testing.T) {
 		{"referrals", "", 1}, // English stemming
 		{"smith -diabetes", "", 0},
 		{"cardiology", "", 0},
+		{"the", "", 1}, // stop words only: no filter
+		{`"`, "", 1},
+		{`-`, "", 1},
+		{`jane or nobody`, "", 1},
+		{`'; DROP TABLE inbound_faxes; --`, "", 0},
+		{`\ & | ! ( ) : *`, "", 1},
 		{"", "+15125551234", 1},
 		{"", "+15125559999", 0},
 	} {
@@ -383,4 +389,23 @@ func TestAreaCodeTable(t *testing.T) {
 			t.Errorf("NormalizeNumber(%q) accepted", bad)
 		}
 	}
+}
+
+// NormalizeNumber accepts only what becomes E.164, and is idempotent on what it returns.
+func FuzzNormalizeNumber(f *testing.F) {
+	for _, s := range []string{"+14155550123", "(415) 555-0123", "1-415-555-0123", "+44 20 7946 0958", "", "abc", "+", "0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, ok := store.NormalizeNumber(in)
+		if !ok {
+			return
+		}
+		if !store.IsE164(out) {
+			t.Fatalf("%q -> %q, not E.164", in, out)
+		}
+		if again, ok := store.NormalizeNumber(out); !ok || again != out {
+			t.Fatalf("not idempotent: %q -> %q -> %q", in, out, again)
+		}
+	})
 }

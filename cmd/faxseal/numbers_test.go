@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/faxseal/faxseal/store"
 )
 
 func TestParseDIDs(t *testing.T) {
@@ -43,4 +45,33 @@ func TestParseDIDs(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "line 4") {
 		t.Fatalf("want both bad lines reported: %v", err)
 	}
+}
+
+// parseDIDs on any input: never a panic; what it accepts is a non-empty list of distinct E.164
+// numbers with a trunk and a valid tier.
+func FuzzParseDIDs(f *testing.F) {
+	for _, s := range []string{
+		"number,trunk,tier\n+14155550100,a,personal\n+12125550100,b,\n",
+		"trunk,number\nt,+13125550100\n", "number,trunk\n", "", "number,trunk\n\"+1415,t\n",
+		"number,trunk,tier\n+14155550100,t,gold\n", "\ufeffNumber,Trunk\n+16045550100,x\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		dids, err := parseDIDs(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		if len(dids) == 0 {
+			t.Fatal("success with no numbers")
+		}
+		seen := map[string]bool{}
+		for _, d := range dids {
+			if !store.IsE164(d.Number) || d.Trunk == "" || seen[d.Number] ||
+				(d.Tier != "" && d.Tier != "any" && !store.Tier(d.Tier).Valid()) {
+				t.Fatalf("accepted %+v from %q", d, in)
+			}
+			seen[d.Number] = true
+		}
+	})
 }
