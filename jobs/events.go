@@ -63,20 +63,33 @@ func (p *Pipeline) deliverOpts() *river.InsertOpts {
 	return &river.InsertOpts{Queue: QueueWebhooks, MaxAttempts: p.policy.MaxAttempts()}
 }
 
-// ErrEventNotFound is returned by Replay for an event that is not the partner's.
-var ErrEventNotFound = errors.New("jobs: no such webhook event")
+// Errors of Replay.
+var (
+	ErrEventNotFound = errors.New("jobs: no such webhook event")
+	ErrEventPending  = errors.New("jobs: webhook event still being delivered")
+)
 
-// Replay delivers an event again (the API's replay endpoint), whatever its status, with a fresh
-// retry schedule. The event id stays the same, so receivers that de-duplicate see a repeat.
+// Replay delivers a delivered or failed event again (the API's replay endpoint) with a fresh retry
+// schedule. The event id stays the same, so receivers that de-duplicate see a repeat. A pending event
+// is refused (ErrEventPending): its own retries are still scheduled, and two delivery jobs for one
+// event would race.
 func (p *Pipeline) Replay(ctx context.Context, partnerID, eventID string) error {
 	return p.store.WithTx(ctx, func(tx *store.Tx) error {
-		n, err := tx.Exec(ctx, `UPDATE webhook_events SET status = 'pending', next_attempt_at = $3
-			WHERE id = $1 AND partner_id = $2`, eventID, partnerID, p.now())
+		var status string
+		err := tx.QueryRow(ctx, `SELECT status FROM webhook_events WHERE id = $1 AND partner_id = $2 FOR UPDATE`,
+			eventID, partnerID).Scan(&status)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrEventNotFound
+		}
 		if err != nil {
 			return fmt.Errorf("jobs: replay: %w", err)
 		}
-		if n == 0 {
-			return ErrEventNotFound
+		if status == "pending" {
+			return ErrEventPending
+		}
+		if _, err := tx.Exec(ctx, `UPDATE webhook_events SET status = 'pending', next_attempt_at = $2 WHERE id = $1`,
+			eventID, p.now()); err != nil {
+			return fmt.Errorf("jobs: replay: %w", err)
 		}
 		return tx.InsertJob(ctx, DeliverArgs{EventID: eventID}, p.deliverOpts())
 	})
@@ -128,14 +141,19 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if a.Response != "" {
 		response = a.Response
 	}
+	// The attempt number is taken under the row lock of the UPDATE, so even two runs racing on one
+	// event (a River rescue) log distinct attempts.
 	err = p.store.WithTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO webhook_attempts (event_id, number, attempted_at, status_code, latency_ms, error, response)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, ev.EventID, ev.Attempt, a.At, code, a.Latency.Milliseconds(), errText, response); err != nil {
+		var number int
+		err := tx.QueryRow(ctx, `UPDATE webhook_events SET attempts = attempts + 1, last_attempt_at = $2::timestamptz,
+			status = $3::text, next_attempt_at = $4::timestamptz,
+			delivered_at = CASE WHEN $3::text = 'delivered' THEN $2::timestamptz END
+			WHERE id = $1 RETURNING attempts`, ev.EventID, a.At, status, next).Scan(&number)
+		if err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE webhook_events SET attempts = $2, last_attempt_at = $3::timestamptz, status = $4::text,
-			next_attempt_at = $5::timestamptz, delivered_at = CASE WHEN $4::text = 'delivered' THEN $3::timestamptz END WHERE id = $1`,
-			ev.EventID, ev.Attempt, a.At, status, next)
+		_, err = tx.Exec(ctx, `INSERT INTO webhook_attempts (event_id, number, attempted_at, status_code, latency_ms, error, response)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, ev.EventID, number, a.At, code, a.Latency.Milliseconds(), errText, response)
 		return err
 	})
 	if err != nil {

@@ -424,6 +424,9 @@ func TestWebhookRetrySchedule(t *testing.T) {
 		if ev.Kind != river.EventKindJobFailed || !ev.Job.ScheduledAt.Equal(at.Add(delay)) {
 			t.Fatalf("attempt %d: job %s, next at %v, want %v", n+1, ev.Kind, ev.Job.ScheduledAt, at.Add(delay))
 		}
+		if err := b.pipe.Replay(ctx, p.ID, id); !errors.Is(err, ErrEventPending) {
+			t.Fatalf("replay while retries are scheduled: %v", err)
+		}
 		at = at.Add(delay)
 		b.clock.Set(at)
 		if _, err := b.client.JobRetry(ctx, ev.Job.ID); err != nil { // time has come: run it now
@@ -448,6 +451,9 @@ func TestWebhookRetrySchedule(t *testing.T) {
 
 	// Replay: the endpoint is fixed; the same event id arrives as attempt 5 and is delivered.
 	rcv.setStatus(http.StatusNoContent)
+	if err := b.pipe.Replay(ctx, p.ID, "evt_nope"); !errors.Is(err, ErrEventNotFound) {
+		t.Fatalf("replay of an unknown event: %v", err)
+	}
 	if err := b.pipe.Replay(ctx, p.ID, id); err != nil {
 		t.Fatal(err)
 	}
