@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/faxseal/faxseal/modem/g711"
+	"github.com/faxseal/faxseal/modem/internal/dsp"
 	"math"
 	"testing"
 )
@@ -94,10 +95,137 @@ func TestLoopbackPacketLoss(t *testing.T) {
 						t.Errorf("seed %d: %d bit errors for %d lost packets", seed, tr.errs, tr.lost)
 					}
 				}
-				if trained < runs-1 {
+				// Every training must survive 1 % loss; at 5 % one in six may lose most of a segment.
+				need := runs
+				if loss > 0.02 {
+					need = runs - 1
+				}
+				if trained < need {
 					t.Errorf("trained %d of %d runs", trained, runs)
 				}
 			})
+		}
+	}
+}
+
+// TestTransmitLevel: the modulated signal leaves at the configured level at every rate (brief §3.1:
+// -14 dBm0), in training and in data.
+func TestTransmitLevel(t *testing.T) {
+	for _, rate := range allRates {
+		for _, level := range []float64{DefaultLevel, -10, -20} {
+			tx, _ := NewTransmitter(rate, newPRBS(5, 100000))
+			tx.SetLevel(level)
+			buf := make([]int16, 8000)
+			tx.Transmit(buf) // training: segment 1 and the start of segment 2
+			train := dsp.PowerDBm0(meanSquare(buf[400:]))
+			tx.Transmit(buf) // rest of the training
+			tx.Transmit(buf) // data
+			data := dsp.PowerDBm0(meanSquare(buf))
+			if math.Abs(train-level) > 0.5 || math.Abs(data-level) > 0.5 {
+				t.Errorf("%v at %v dBm0: training %.2f dBm0, data %.2f dBm0", rate, level, train, data)
+			}
+		}
+	}
+}
+
+// TestCarrierDown: the receiver reports carrier down soon after the transmitter's turn-off sequence
+// ends, having delivered every data bit before it, and then trains again on the next transmission.
+func TestCarrierDown(t *testing.T) {
+	rate := Rate9600
+	src := newPRBS(8, 5000)
+	tx, _ := NewTransmitter(rate, src)
+	var sig []int16
+	buf := make([]int16, 160)
+	for !tx.Done() {
+		sig = append(sig, buf[:tx.Transmit(buf)]...)
+	}
+	end := len(sig)
+	sig = append(sig, make([]int16, 1600)...)
+	sink := &timedSink{}
+	rx, _ := NewReceiver(rate, sink)
+	for i := 0; i < len(sig); i += 160 {
+		sink.now = i
+		rx.Receive(sig[i:min(i+160, len(sig))])
+	}
+	down := -1
+	for i, e := range sink.events {
+		if e == StatusCarrierDown {
+			down = sink.at[i]
+		}
+	}
+	if down < 0 {
+		t.Fatalf("no carrier down: %v", sink.events)
+	}
+	// The last 48 symbols (20 ms) of the turn-off are silence; allow one more packet.
+	if down > end+160 {
+		t.Errorf("carrier down reported %d samples after the signal ended", down-end)
+	}
+	if sink.bitsAtDown < len(src.sent) {
+		t.Errorf("only %d of %d bits delivered before carrier down", sink.bitsAtDown, len(src.sent))
+	}
+	if errs := bitErrors(src.sent, sink.bits); errs != 0 {
+		t.Errorf("%d bit errors", errs)
+	}
+	// A second transmission trains again.
+	src2 := newPRBS(9, 5000)
+	tx.SetSource(src2)
+	tx.Restart(rate, false, false)
+	sink.bits = nil
+	sig = transmit(tx)
+	for i := 0; i < len(sig); i += 160 {
+		rx.Receive(sig[i:min(i+160, len(sig))])
+	}
+	if errs := bitErrors(src2.sent, sink.bits); errs != 0 {
+		t.Errorf("second transmission: %d bit errors (events %v)", errs, sink.events)
+	}
+}
+
+// timedSink records events with the packet they arrived in.
+type timedSink struct {
+	collectSink
+	now        int
+	at         []int
+	bitsAtDown int
+}
+
+func (s *timedSink) ModemStatus(st Status) {
+	s.collectSink.ModemStatus(st)
+	s.at = append(s.at, s.now)
+	if st == StatusCarrierDown && s.bitsAtDown == 0 {
+		s.bitsAtDown = len(s.bits)
+	}
+}
+
+// TestFillInAtReversal loses the packet that holds the phase reversal from segment 1 into segment 2
+// (or the one just after it), at several positions of the reversal within the packet: the receiver
+// must find its place in segment 2 by correlation and still train.
+func TestFillInAtReversal(t *testing.T) {
+	for _, rate := range []Rate{Rate7200, Rate14400} {
+		for shift := 0; shift < 160; shift += 20 {
+			for _, extra := range []int{0, 1} {
+				src := newPRBS(uint64(shift), 10000)
+				tx, _ := NewTransmitter(rate, src)
+				sig := append(make([]int16, shift), transmit(tx)...)
+				// transmit() starts with 800 samples of silence; segment 2 starts 256 symbols later.
+				boundary := shift + 800 + seg1Symbols*10/3
+				lostPacket := boundary/160 + extra
+				sink := &collectSink{}
+				rx, _ := NewReceiver(rate, sink)
+				for p := 0; p*160+160 <= len(sig); p++ {
+					if p == lostPacket {
+						rx.FillIn(160)
+						continue
+					}
+					rx.Receive(sig[p*160 : p*160+160])
+				}
+				if !sink.has(StatusTrainingSucceeded) {
+					t.Errorf("%v shift %d packet +%d: training failed: %s", rate, shift, extra, rx.failure)
+					continue
+				}
+				if errs := bitErrors(src.sent, sink.bits); errs != 0 {
+					t.Errorf("%v shift %d packet +%d: %d bit errors", rate, shift, extra, errs)
+				}
+			}
 		}
 	}
 }

@@ -50,6 +50,7 @@ const (
 	rxTrainLong                       // segment 2, long training: LMS on the known sequence
 	rxBridge                          // segment 3
 	rxTrainShort                      // segment 2, short training
+	rxSearch                          // a fill-in hid the reversal: find the place in segment 2
 	rxData                            // segment 4 and data: Viterbi decoding
 	rxParked                          // training failed: wait for carrier down
 )
@@ -105,6 +106,9 @@ type Receiver struct {
 	recentPos int
 	abab      int // consecutive symbols that look like ABAB
 	reversals int
+	gapInWait bool // a fill-in fell in segment 1 after acquisition
+	search    [searchLen]complex128
+	searchN   int
 	freqAcc   complex128
 	mse       float64
 	mseN      int
@@ -116,7 +120,7 @@ type Receiver struct {
 	diff    int // previous Y2Y1 for differential decoding
 	decoded int // symbols decoded since segment 4 began
 	onesBad int
-	seg4Hit bool // a fill-in fell in segment 4
+	seg4Bad int // segment 4 symbols lost to fill-in or received during its hold-off
 
 	failure string // why the last training failed, for tests and logs
 	trace   func(r *Receiver, z complex128)
@@ -304,6 +308,8 @@ func (r *Receiver) symbol(z complex128) {
 		r.waitReversal(z)
 	case rxTrainLong, rxBridge, rxTrainShort:
 		r.train(z)
+	case rxSearch:
+		r.searchSegment2(z)
 	case rxData:
 		r.data(z)
 	}
@@ -325,6 +331,7 @@ func (r *Receiver) acquire(z complex128) {
 		r.abab = 0
 	}
 	if r.count >= 48 && r.abab >= 16 {
+		r.gapInWait = false
 		var pw float64
 		for j := range 16 {
 			pw += dsp.Abs2(r.ago(j))
@@ -359,6 +366,19 @@ func (r *Receiver) waitReversal(z complex128) {
 	r.remember(z)
 	if r.holdoff > 0 {
 		r.reversals = 0
+		r.gapInWait = true
+		return
+	}
+	if r.count > seg1Symbols+searchSpan {
+		r.park("no reversal into segment 2")
+		return
+	}
+	if r.gapInWait {
+		// The reversal may have been in the lost audio, and the patterns early in segment 2 look
+		// like segment 1 to the reversal test: find the place by correlation instead.
+		r.gapInWait = false
+		r.stage = rxSearch
+		r.search[0], r.searchN = z, 1
 		return
 	}
 	if real(w) < 0 && dsp.Abs2(z) > abPower/4 {
@@ -373,6 +393,95 @@ func (r *Receiver) waitReversal(z complex128) {
 	}
 	if r.count > seg1Symbols {
 		r.park("no reversal into segment 2")
+	}
+}
+
+// searchLen is how many symbols the search after a lost packet correlates; searchSpan is how far
+// into segment 2 it looks (a lost packet is 48 symbols, plus the hold-off after it).
+const (
+	searchLen  = 32
+	searchSpan = 200
+)
+
+// trainingStart is segments 1 and the start of 2 as indices into abcd (ABAB... then the scrambled
+// ones), generated once and only read afterwards.
+var trainingStart = func() (seq [seg1Symbols + searchSpan + searchLen]uint8) {
+	for i := range seg1Symbols {
+		seq[i] = uint8(i & 1)
+	}
+	s := dsp.NewScrambler(18, 23)
+	s.Reg = scramblerSeed
+	for i := seg1Symbols; i < len(seq); i++ {
+		hi := s.Scramble(1)
+		seq[i] = seg2Point[hi<<1|s.Scramble(1)]
+	}
+	return seq
+}()
+
+// searchSegment2 collects searchLen symbols after a lost packet and finds where in the training they
+// are by correlation with the known sequence. The correlation's magnitude does not depend on the
+// carrier phase; its angle then gives the phase.
+func (r *Receiver) searchSegment2(z complex128) {
+	r.remember(z)
+	r.search[r.searchN] = z
+	if r.searchN++; r.searchN < searchLen {
+		return
+	}
+	var energy float64
+	for _, x := range r.search {
+		energy += dsp.Abs2(x)
+	}
+	best, at := 0.0, 0
+	var bestC complex128
+	for k := range len(trainingStart) - searchLen + 1 {
+		var c complex128
+		for j, x := range r.search {
+			c += x * conj(abcd[trainingStart[k+j]])
+		}
+		if m := dsp.Abs2(c); m > best {
+			best, at, bestC = m, k, c
+		}
+	}
+	// Normalised correlation: 1 for a perfect match, about 1/searchLen for noise.
+	if energy <= 0 || best/(energy*abPower*searchLen) < 0.5 {
+		r.park("lost the training after a fill-in")
+		return
+	}
+	next := at + searchLen // index of the next symbol in the training
+	if next < seg1Symbols-2 {
+		// Still in segment 1: go back to waiting for the reversal.
+		r.stage, r.reversals = rxWaitReversal, 0
+		return
+	}
+	if r.short {
+		r.park("short training hidden by a fill-in")
+		return
+	}
+	r.rotateEqualizer(-math.Atan2(imag(bestC), real(bestC)))
+	if r.freqAcc != 0 {
+		perSymbol := math.Atan2(imag(r.freqAcc), real(r.freqAcc)) / 2
+		if hz := perSymbol / (2 * math.Pi) * baud; math.Abs(hz) <= maxCarrierOffsetHz {
+			r.bb.Carrier.Step += dsp.PhaseStep(hz)
+		}
+	}
+	r.gen = dsp.NewScrambler(18, 23)
+	r.gen.Reg = scramblerSeed
+	for range next - seg1Symbols {
+		r.genDibit()
+	}
+	r.mse, r.mseN = 0, 0
+	r.count = next - seg1Symbols
+	r.stage = rxTrainLong
+	r.eq.Mu = eqMu(eqDeltaFast)
+	r.carrierKp, r.carrierKi = 0.05, 0.002
+	r.status(StatusTraining)
+}
+
+// rotateEqualizer turns the equaliser's output by rad.
+func (r *Receiver) rotateEqualizer(rad float64) {
+	rot := complex(math.Cos(rad), math.Sin(rad))
+	for i := range r.eq.Taps {
+		r.eq.Taps[i] *= rot
 	}
 }
 
@@ -399,11 +508,7 @@ func (r *Receiver) startSegment2() {
 		rot := complex(math.Cos(perSymbol*float64(j)), math.Sin(perSymbol*float64(j)))
 		acc += r.ago(j) * conj(ref) * rot
 	}
-	phase := math.Atan2(imag(acc), real(acc))
-	derot := complex(math.Cos(-phase), math.Sin(-phase))
-	for i := range r.eq.Taps {
-		r.eq.Taps[i] *= derot
-	}
+	r.rotateEqualizer(-math.Atan2(imag(acc), real(acc)))
 	r.gen = dsp.NewScrambler(18, 23)
 	r.gen.Reg = scramblerSeed
 	r.genDibit()
@@ -514,7 +619,7 @@ func (r *Receiver) startSegment4() {
 	r.diff = firstDiff(r.short)
 	r.decoded = 0
 	r.onesBad = 0
-	r.seg4Hit = false
+	r.seg4Bad = 0
 	r.eq.Mu = eqMu(eqDeltaData)
 	r.carrierKp, r.carrierKi = 0.02, 0.0002
 	r.timing.Kp, r.timing.Ki = 0.01, 0.0002
@@ -523,8 +628,8 @@ func (r *Receiver) startSegment4() {
 
 // data decodes segment 4 (the trellis-coded ones that prove the training) and then the data.
 func (r *Receiver) data(z complex128) {
-	if r.holdoff > 0 && r.decoded < seg4Symbols {
-		r.seg4Hit = true
+	if r.holdoff > 0 && r.count <= seg4Symbols {
+		r.seg4Bad++
 	}
 	nearest, decided := r.vit.decode(z)
 	r.adapt(z, r.points[nearest])
@@ -569,13 +674,11 @@ func (r *Receiver) output(label int) {
 		}
 	}
 	if r.decoded == seg4Symbols {
-		// V.17 §2.5.1: segment 4 is all ones. Allow a few errors, and more when a lost packet fell
-		// here (its symbols decode as garbage).
-		allowed := seg4Symbols * r.bits / 8
-		if r.seg4Hit {
-			allowed = seg4Symbols * r.bits / 2
-		}
-		if r.onesBad > allowed {
+		// V.17 §2.5.1: segment 4 is all ones. Allow an error in eight bits of the symbols that were
+		// received whole, plus every bit of those lost to a fill-in (they decode as garbage). If most
+		// of segment 4 was lost, segment 2's error measurement has to do.
+		allowed := (seg4Symbols-r.seg4Bad)*r.bits/8 + r.seg4Bad*r.bits
+		if r.seg4Bad < seg4Symbols/2 && r.onesBad > allowed {
 			r.park("segment 4 ones test failed")
 			return
 		}
@@ -599,14 +702,15 @@ func (r *Receiver) lostSymbol() {
 	case rxWaitReversal:
 		r.remember(0)
 		r.reversals = 0
-		if r.count > seg1Symbols {
-			r.park("no reversal into segment 2")
-		}
+		r.gapInWait = true
+	case rxSearch:
+		// A gap inside the search window: start collecting again after it.
+		r.stage, r.gapInWait = rxWaitReversal, true
 	case rxTrainLong, rxBridge, rxTrainShort:
 		r.train(r.nextTrainingPointPeek())
 	case rxData:
-		if r.decoded < seg4Symbols {
-			r.seg4Hit = true
+		if r.count <= seg4Symbols {
+			r.seg4Bad++
 		}
 		// An erasure: the survivors' decision for it is arbitrary, but the bit count stays right.
 		for _, l := range r.vit.erase() {
