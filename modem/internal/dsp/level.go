@@ -69,15 +69,19 @@ func (d *DCBlock) Put(x float64) float64 {
 	return y
 }
 
-// CarrierDetect is a carrier on/off detector with hysteresis on a DC-blocked power meter: it reports
-// "on" once the level rises above on, and "off" once it falls below off (T.30 needs clean
-// CARRIER_UP/DOWN edges; see fax-protocols brief §3.5 item 1).
+// CarrierDetect is a carrier on/off detector with hysteresis on a DC-blocked power meter (brief
+// §3.5 item 1). Besides the absolute thresholds it is relative to the line: it switches on only 6 dB
+// above the noise floor it measured while off, and off once the power falls 10 dB below the level the
+// carrier had, so a noisy line (a floor above the absolute thresholds) still gives clean
+// CARRIER_UP/DOWN edges around each transmission.
 type CarrierDetect struct {
 	dc      DCBlock
 	meter   PowerMeter
 	onPow   float64
 	offPow  float64
 	present bool
+	level   float64 // while on: the carrier's level (peak hold, slow decay)
+	floor   float64 // while off: the noise floor (slow average)
 }
 
 // NewCarrierDetect returns a detector switching on above onDBm0 and off below offDBm0 (off < on), with
@@ -90,13 +94,19 @@ func NewCarrierDetect(onDBm0, offDBm0 float64, shift uint) CarrierDetect {
 func (c *CarrierDetect) Put(x float64) (present, changed bool) {
 	p := c.meter.Put(c.dc.Put(x))
 	if c.present {
-		if p < c.offPow {
+		c.level = max(p, c.level*(1-1.0/4096))
+		if p < c.offPow || p < c.level/10 {
 			c.present = false
+			c.floor = p
 			return false, true
 		}
-	} else if p > c.onPow {
-		c.present = true
-		return true, true
+	} else {
+		c.floor += (p - c.floor) / 512
+		if p > c.onPow && p > 4*c.floor {
+			c.present = true
+			c.level = p
+			return true, true
+		}
 	}
 	return c.present, false
 }
@@ -112,4 +122,5 @@ func (c *CarrierDetect) Reset() {
 	c.dc = DCBlock{}
 	c.meter.Reset()
 	c.present = false
+	c.level, c.floor = 0, 0
 }

@@ -1,0 +1,295 @@
+package audio
+
+import (
+	"fmt"
+
+	"github.com/faxseal/faxseal/modem/hdlc"
+	"github.com/faxseal/faxseal/modem/internal/qam"
+	"github.com/faxseal/faxseal/modem/tone"
+	"github.com/faxseal/faxseal/modem/v17"
+	"github.com/faxseal/faxseal/modem/v27ter"
+	"github.com/faxseal/faxseal/modem/v29"
+	"github.com/faxseal/faxseal/t30"
+)
+
+// fastState is what the transport has reported about the fast carrier.
+type fastState uint8
+
+const (
+	fastIdle fastState = iota
+	fastTrained
+	fastFailed
+)
+
+type statusKind uint8
+
+const (
+	stTrained statusKind = iota + 1
+	stFailed
+	stCarrierDown
+)
+
+// statusAt is a receiver event and the number of bits delivered before it.
+type statusAt struct {
+	kind statusKind
+	at   int
+}
+
+// fastRx adapts the V.27ter/V.29 (qam engine) and V.17 receivers to one shape.
+type fastRx interface {
+	put(samples []int16, bits []byte, evs []statusAt) ([]byte, []statusAt)
+	fillin(n int)
+}
+
+func newFastRx(m t30.Modulation, rate int, short bool) (fastRx, error) {
+	switch m {
+	case t30.V27ter:
+		r, err := v27ter.NewRx(rate)
+		if err != nil {
+			return nil, err
+		}
+		return &qamRx{r: r.Receiver, last: qam.Idle}, nil
+	case t30.V29:
+		r, err := v29.NewRx(rate)
+		if err != nil {
+			return nil, err
+		}
+		return &qamRx{r: r.Receiver, last: qam.Idle}, nil
+	case t30.V17:
+		a := &v17Rx{}
+		r, err := v17.NewReceiver(v17.Rate(rate), a)
+		if err != nil {
+			return nil, err
+		}
+		if short {
+			if err := r.Restart(v17.Rate(rate), true); err != nil {
+				return nil, err
+			}
+		}
+		a.r = r
+		return a, nil
+	}
+	return nil, fmt.Errorf("audio: no receiver for %v", m)
+}
+
+type qamRx struct {
+	r     *qam.Receiver
+	last  qam.State
+	stage string
+}
+
+func (q *qamRx) put(samples []int16, bits []byte, evs []statusAt) ([]byte, []statusAt) {
+	before := q.last
+	stage := q.r.Stage()
+	bits = q.r.Put(samples, bits)
+	now := q.r.State()
+	q.last = now
+	if now == before {
+		return bits, evs
+	}
+	switch {
+	case now == qam.Data:
+		evs = append(evs, statusAt{stTrained, 0})
+	case now == qam.Failed:
+		evs = append(evs, statusAt{stFailed, 0})
+	case now == qam.Idle && before == qam.Data:
+		evs = append(evs, statusAt{stCarrierDown, len(bits)})
+	case now == qam.Idle && before == qam.Failed:
+		evs = append(evs, statusAt{stCarrierDown, len(bits)})
+	case now == qam.Idle && before == qam.Training && (stage == "train" || stage == "test"):
+		// The carrier went away in the middle of the known training symbols.
+		evs = append(evs, statusAt{stFailed, 0}, statusAt{stCarrierDown, 0})
+	case before == qam.Data && now == qam.Training:
+		// A new training started without a carrier gap between: close the old carrier.
+		evs = append(evs, statusAt{stCarrierDown, len(bits)})
+	}
+	return bits, evs
+}
+
+func (q *qamRx) fillin(n int) { q.r.Fillin(n) }
+
+// v17Rx collects the V.17 receiver's callbacks.
+type v17Rx struct {
+	r       *v17.Receiver
+	bits    []byte
+	evs     []statusAt
+	trained bool
+	failed  bool
+}
+
+func (a *v17Rx) PutBit(bit int) { a.bits = append(a.bits, byte(bit&1)) }
+
+func (a *v17Rx) ModemStatus(s v17.Status) {
+	switch s {
+	case v17.StatusTrainingSucceeded:
+		a.trained = true
+		a.evs = append(a.evs, statusAt{stTrained, len(a.bits)})
+	case v17.StatusTrainingFailed:
+		a.failed = true
+		a.evs = append(a.evs, statusAt{stFailed, len(a.bits)})
+	case v17.StatusCarrierDown:
+		if a.trained || a.failed {
+			a.evs = append(a.evs, statusAt{stCarrierDown, len(a.bits)})
+		}
+		a.trained, a.failed = false, false
+	}
+}
+
+func (a *v17Rx) put(samples []int16, bits []byte, evs []statusAt) ([]byte, []statusAt) {
+	a.bits, a.evs = bits, evs
+	a.r.Receive(samples)
+	return a.bits, a.evs
+}
+
+func (a *v17Rx) fillin(n int) { a.r.FillIn(n) }
+
+// Rx receives one block of linear samples.
+func (t *Transport) Rx(samples []int16) {
+	t.data, t.frames, t.dataFrom = t.data[:0], t.frames[:0], 0
+	if t.txBusy {
+		// Half duplex: the receivers never see the echo of our own modulated signal (brief §3.1).
+		return
+	}
+	if t.cur == nil || !t.cur.isTone() {
+		if tn, ok := t.tones.Put(samples); ok {
+			switch tn {
+			case tone.CNG:
+				t.emit(t30.Event{Kind: t30.EventTone, Tone: t30.ToneCNG})
+			case tone.CED, tone.ANSam:
+				t.emit(t30.Event{Kind: t30.EventTone, Tone: t30.ToneCED})
+			}
+		}
+	}
+	switch t.mode.Kind {
+	case t30.RxV21:
+		t.runV21(samples, true)
+	case t30.RxHDLC, t30.RxData:
+		if t.fastSt != fastTrained {
+			// Until the fast modem trains, a V.21 frame may arrive instead (brief §3.3).
+			t.runV21(samples, false)
+		}
+		t.runFast(samples)
+	}
+}
+
+// RxFillin bridges a lost packet of n samples.
+func (t *Transport) RxFillin(n int) {
+	t.data, t.frames, t.dataFrom = t.data[:0], t.frames[:0], 0
+	if t.txBusy {
+		return
+	}
+	t.v21rx.Fillin(n)
+	if t.fast != nil {
+		t.fast.fillin(n)
+	}
+}
+
+func (t *Transport) runV21(samples []int16, carrierEvents bool) {
+	t.bits = t.v21rx.Put(samples, t.bits[:0])
+	for _, b := range t.bits {
+		switch t.v21def.PutBit(int(b)) {
+		case hdlc.Preamble:
+			// Frames count only after a real preamble (5 flags, brief §3.2): noise and the other
+			// modems' signals make random "frames" between chance flag patterns.
+			t.v21framing = true
+			if carrierEvents && !t.v21up {
+				t.v21up = true
+				t.emit(t30.Event{Kind: t30.EventCarrierUp, Modulation: t30.V21, BitRate: 300})
+			}
+		case hdlc.FrameOK:
+			if t.v21framing {
+				t.emitFrame(t30.V21, 300, t.v21def.Frame(), true)
+			}
+		case hdlc.FrameBad:
+			if t.v21framing {
+				t.emitFrame(t30.V21, 300, t.v21def.Frame(), false)
+			}
+		case hdlc.Abort:
+			t.v21framing = false
+		}
+	}
+	if !t.v21rx.Carrier() {
+		if t.v21up {
+			t.v21up = false
+			t.emit(t30.Event{Kind: t30.EventCarrierDown, Modulation: t30.V21, BitRate: 300})
+		}
+		t.v21def.Reset()
+		t.v21framing = false
+	}
+}
+
+func (t *Transport) emitFrame(m t30.Modulation, rate int, f []byte, ok bool) {
+	start := len(t.frames)
+	t.frames = append(t.frames, f...)
+	t.emit(t30.Event{Kind: t30.EventHDLC, Modulation: m, BitRate: rate, Frame: t.frames[start:len(t.frames):len(t.frames)], FCSOK: ok})
+}
+
+func (t *Transport) runFast(samples []int16) {
+	if t.fast == nil {
+		return
+	}
+	t.bits, t.evs = t.fast.put(samples, t.bits[:0], t.evs[:0])
+	m, rate := t.mode.Modulation, t.mode.BitRate
+	pos := 0
+	for _, e := range t.evs {
+		at := min(max(e.at, pos), len(t.bits))
+		t.fastBits(t.bits[pos:at])
+		pos = at
+		switch e.kind {
+		case stTrained:
+			t.fastSt = fastTrained
+			t.fastDef.Reset()
+			t.acc, t.nacc = 0, 0
+			t.v21def.Reset()
+			t.emit(t30.Event{Kind: t30.EventTrained, Modulation: m, BitRate: rate})
+		case stFailed:
+			t.fastSt = fastFailed
+			t.emit(t30.Event{Kind: t30.EventTrainingFailed, Modulation: m, BitRate: rate})
+		case stCarrierDown:
+			t.flushData()
+			if t.fastSt != fastIdle {
+				t.emit(t30.Event{Kind: t30.EventCarrierDown, Modulation: m, BitRate: rate})
+			}
+			t.fastSt = fastIdle
+		}
+	}
+	t.fastBits(t.bits[pos:])
+	t.flushData()
+}
+
+// fastBits takes demodulated bits from a trained fast modem.
+func (t *Transport) fastBits(bits []byte) {
+	if t.fastSt != fastTrained {
+		return
+	}
+	m, rate := t.mode.Modulation, t.mode.BitRate
+	if t.mode.Kind == t30.RxHDLC {
+		for _, b := range bits {
+			switch t.fastDef.PutBit(int(b)) {
+			case hdlc.FrameOK:
+				t.emitFrame(m, rate, t.fastDef.Frame(), true)
+			case hdlc.FrameBad:
+				t.emitFrame(m, rate, t.fastDef.Frame(), false)
+			}
+		}
+		return
+	}
+	// Non-ECM: bytes LSB first, as the T.4 stream and TCF are sent (t30 package comment).
+	for _, b := range bits {
+		t.acc |= uint32(b&1) << t.nacc
+		t.nacc++
+		if t.nacc == 8 {
+			t.data = append(t.data, byte(t.acc))
+			t.acc, t.nacc = 0, 0
+		}
+	}
+}
+
+// flushData reports the bytes assembled since the last EventData.
+func (t *Transport) flushData() {
+	if len(t.data) > t.dataFrom {
+		t.emit(t30.Event{Kind: t30.EventData, Modulation: t.mode.Modulation, BitRate: t.mode.BitRate,
+			Data: t.data[t.dataFrom:len(t.data):len(t.data)]})
+		t.dataFrom = len(t.data)
+	}
+}
