@@ -197,6 +197,7 @@ type Session struct {
 	cancelled                 bool
 	tcf                       []byte
 	rxBytes                   int
+	t2Quiet                   int  // consecutive T2 expiries in stRxWait
 	rxEnded                   bool // EndPage called, Commit still owed
 }
 
@@ -583,6 +584,17 @@ func (s *Session) timerExpired(k timerKind) {
 			s.answerTCF(false)
 		case stRxDCN:
 			s.finish(OK, "no DCN after the last page")
+		case stRxWait:
+			// Waiting for a page or burst that has not come: the sender
+			// may be repeating a DCS or PPS we keep missing (its retry
+			// cycle of burst, TCF and T4 is longer than one T2). Listen on
+			// for two more T2 before giving up.
+			if s.t2Quiet < 2 {
+				s.t2Quiet++
+				s.startTimer(timerT2, s.cfg.Timers.T2)
+				return
+			}
+			s.sendDCN(TimeoutCommand, "3 × T2 expired waiting for the sender")
 		default:
 			s.sendDCN(TimeoutCommand, "T2 expired in state "+s.state.String())
 		}
@@ -631,6 +643,7 @@ func (s *Session) rxHDLC(ev Event) {
 		return
 	}
 	s.lastRx = append(s.lastRx[:0], ev.Frame...)
+	s.t2Quiet = 0
 	f, err := ParseFrame(ev.Frame)
 	if err != nil {
 		s.traceFrame(Received, V21, ev.Frame, false, err.Error())
