@@ -44,6 +44,14 @@
 // EventTrained then EventCarrierDown with no EventData for TCF; the session
 // accepts that as a good TCF when Config.LocalTCF is set.
 //
+// Outcome: Result.Code is one of a small documented taxonomy (see Code)
+// with a human Message; Config.OnPage reports each page; Session.Trace is the
+// frame-by-frame diagnostic log.
+//
+// Switching transport mid-call (a T.38 re-INVITE while phase B runs on
+// G.711, brief §6.3 SW-1): T.30 restarts, so stop feeding the old Session
+// and start a new one, same role and calling side, on the new FrontEnd.
+//
 // Calls must not nest: a FrontEnd must not call back into the Session from
 // inside Receive or Transmit. It records the request and reports the outcome
 // through a later Session.Handle call (the natural shape for both a T.38
