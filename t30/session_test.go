@@ -644,3 +644,32 @@ func TestLongDelay(t *testing.T) {
 		}
 	}
 }
+
+// TestCompressionMatrix: MH, MR and MMR, each with ECM and (MMR aside)
+// without, chosen by what the receiver accepts.
+func TestCompressionMatrix(t *testing.T) {
+	for _, c := range []struct {
+		comps []Compression
+		ecm   bool
+		want  Compression
+	}{
+		{[]Compression{MH}, false, MH},
+		{[]Compression{MH}, true, MH},
+		{[]Compression{MH, MR}, false, MR},
+		{[]Compression{MH, MR}, true, MR},
+		{nil, true, MMR},
+		{nil, false, MR}, // MMR needs ECM
+	} {
+		p := newPair(t, pairOpts{seed: 22, pages: 2, rows: 80, rxCfg: func(cf *Config) {
+			cf.Compressions, cf.DisableECM = c.comps, !c.ecm
+		}})
+		p.run(t, simLimit)
+		p.expect(t, OK, OK)
+		p.checkPages(t)
+		for _, r := range []Result{p.tx.Result(), p.rx.Result()} {
+			if r.Format.Compression != c.want || r.ECM != c.ecm {
+				t.Errorf("receiver accepting %v ecm=%v: got %v ecm=%v, want %v", c.comps, c.ecm, r.Format.Compression, r.ECM, c.want)
+			}
+		}
+	}
+}
