@@ -442,10 +442,23 @@ func (s *Session) gotPPS(f Frame) {
 			n = i + 1 // accept the largest count seen (brief §2.8)
 		}
 	}
+	// Every frame but the last has the block's frame size: that of frame
+	// 0, or failing it the longest heard (brief §2.8). A frame of another
+	// length is treated as missing.
+	size := 0
+	for i := 0; i < n; i++ {
+		if s.rxHave[i] && len(s.rxFrames[i]) > size {
+			size = len(s.rxFrames[i])
+		}
+	}
+	if s.rxHave[0] {
+		size = len(s.rxFrames[0])
+	}
 	var m [32]byte
 	missing := 0
 	for i := 0; i < n; i++ {
-		ok := s.rxHave[i] && (i == n-1 || len(s.rxFrames[i]) == s.rxFrameSize)
+		l := len(s.rxFrames[i])
+		ok := s.rxHave[i] && (l == size || (i == n-1 && l <= size))
 		if !ok {
 			s.rxHave[i] = false
 			m[i/8] |= 1 << uint(i%8)

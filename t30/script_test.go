@@ -539,3 +539,25 @@ func TestScriptPageWithoutTraining(t *testing.T) {
 		t.Errorf("page quality %+v", sc.sink.ended)
 	}
 }
+
+// A sender using 64-octet frames although DCS says 256 is followed by the
+// length of frame 0; a frame of another length is asked for again.
+func TestScriptECMFrameLengths(t *testing.T) {
+	sc := newScript(t, Receive, false, nil)
+	sc.expect("DIS")
+	d := Settings{Receive: true, Modulation: V17, BitRate: 9600, Resolution: Fine, Compression: MMR, Width: WidthA4, ECM: true}
+	sc.raw(AppendFrame(nil, FCFDCS, true, true, d.Encode()...), true)
+	sc.fast(V17, 9600, make([]byte, 1800))
+	sc.expect("CFR")
+	sc.ev(Event{Kind: EventTrained, Modulation: V17, BitRate: 9600})
+	for i, l := range []int{64, 64, 50, 64, 20} { // frame 2 has the wrong length
+		fr := AppendFrame(nil, FCFFCD, false, false, byte(i))
+		sc.ev(Event{Kind: EventHDLC, Modulation: V17, BitRate: 9600, Frame: append(fr, make([]byte, l)...), FCSOK: true})
+	}
+	sc.ev(Event{Kind: EventCarrierDown, Modulation: V17, BitRate: 9600})
+	sc.raw(AppendFrame(nil, FCFPPS, true, true, byte(FCFEOP)|1, 0, 0, 4), true)
+	sc.expect("PPR")
+	if ppr := sc.s.Trace()[len(sc.s.Trace())-1].Raw; ppr[3] != 0x04 || ppr[4] != 0 {
+		t.Fatalf("PPR map % x, want only frame 2", ppr[3:5])
+	}
+}
