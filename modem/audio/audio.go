@@ -57,6 +57,7 @@ type Transport struct {
 	v21up      bool
 	v21framing bool // a V.21 preamble has been seen on this carrier
 	fast       fastRx
+	v17        *v17Rx // kept across modes: a V.17 short train needs the equaliser of the long one
 	fastDef    *hdlc.Deframer
 	fastSt     fastState
 	trained    bool
@@ -105,7 +106,7 @@ func (t *Transport) Receive(mode t30.RxMode) {
 	case t30.RxHDLC, t30.RxData:
 		if t.fast == nil || prev.Modulation != mode.Modulation || prev.BitRate != mode.BitRate ||
 			prev.ShortTrain != mode.ShortTrain || (prev.Kind != t30.RxHDLC && prev.Kind != t30.RxData) {
-			f, err := newFastRx(mode.Modulation, mode.BitRate, mode.ShortTrain)
+			f, err := t.fastFor(mode)
 			if err != nil {
 				// The engine asked for a modem we do not have: report it as a failed training
 				// when a carrier shows up, by keeping no receiver.

@@ -41,6 +41,26 @@ type fastRx interface {
 	fillin(n int)
 }
 
+// fastFor returns the receiver for mode. V.17 keeps one receiver per call and restarts it, so a
+// short training (image data after a long-trained TCF at the same rate, T.30 §5.2) finds the
+// equaliser and carrier state the long training left (brief §3.5 item 7).
+func (t *Transport) fastFor(mode t30.RxMode) (fastRx, error) {
+	if mode.Modulation == t30.V17 && t.v17 != nil {
+		if err := t.v17.r.Restart(v17.Rate(mode.BitRate), mode.ShortTrain); err != nil {
+			return nil, err
+		}
+		t.v17.trained, t.v17.failed = false, false
+		return t.v17, nil
+	}
+	f, err := newFastRx(mode.Modulation, mode.BitRate, mode.ShortTrain)
+	if err == nil {
+		if a, ok := f.(*v17Rx); ok {
+			t.v17 = a
+		}
+	}
+	return f, err
+}
+
 func newFastRx(m t30.Modulation, rate int, short bool) (fastRx, error) {
 	switch m {
 	case t30.V27ter:
