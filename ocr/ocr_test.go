@@ -35,7 +35,7 @@ func TestSingleThreaded(t *testing.T) {
 // test then depends on nothing but poppler to rasterise it, as the send path does. Courier, because
 // poppler substitutes a system font for the standard 14 and only a monospaced substitute keeps the
 // PDF's glyph spacing (Helvetica set in DejaVu Sans leaves gaps that split words).
-func textPDF(t *testing.T, dir string, pt int, lines []string) string {
+func textPDF(t testing.TB, dir string, pt int, lines []string) string {
 	t.Helper()
 	var content bytes.Buffer
 	fmt.Fprintf(&content, "BT /F1 %d Tf 72 740 Td %d TL\n", pt, pt*3/2)
@@ -219,4 +219,30 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// BenchmarkStandardPage is one page of six text lines at standard resolution, OCRed by one
+// single-threaded client (the figure to compare with the measurements brief's 2.6 s dense page).
+func BenchmarkStandardPage(b *testing.B) {
+	pdf := textPDF(b, b.TempDir(), 10, referralLines)
+	raw, err := os.ReadFile(pdf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pages, err := RasterizePDF(context.Background(), raw, 204, 98, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pool, err := NewPool(Options{Size: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(pages[0].Pix)))
+	for b.Loop() {
+		if _, err := pool.Page(context.Background(), pages[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
