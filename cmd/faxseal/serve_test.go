@@ -201,8 +201,9 @@ func TestServeWithDatabaseURL(t *testing.T) {
 }
 
 // serve with no database URL starts its own cluster in the data directory (as the postgres user when
-// root), migrates, serves and stops the cluster on exit; migrate, partner create and numbers import
-// then reuse that data directory.
+// root), migrates and serves; partner create, numbers import and migrate join that running cluster, as
+// the README's walk-through does; serve stops the cluster on exit, and a tool run on its own starts
+// and stops it again.
 func TestServeEmbeddedCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a PostgreSQL cluster")
@@ -217,14 +218,8 @@ func TestServeEmbeddedCluster(t *testing.T) {
 	if code, _, _ := get(t, base+"/api/partner/credits", ""); code != 401 {
 		t.Fatalf("no key: %d", code)
 	}
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := os.Stat(filepath.Join(dir, "secret.key")); err != nil {
 		t.Fatalf("no generated secret key: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "pg", "postmaster.pid")); !os.IsNotExist(err) {
-		t.Fatalf("the cluster is still running after serve returned (postmaster.pid: %v)", err)
 	}
 
 	out := captureStdout(t)
@@ -249,13 +244,7 @@ func TestServeEmbeddedCluster(t *testing.T) {
 	if !strings.Contains(out.String(), "imported 6 numbers (6 new, 0 updated)") {
 		t.Fatalf("numbers import printed %q", out.String())
 	}
-	if err := runMigrate(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
-
-	// The key printed by partner create works against a restarted server, and the imported numbers
-	// are provisionable with their city.
-	base, stop = startServe(t)
+	// The running server sees the new partner's key and the imported numbers, with their city.
 	req, _ := http.NewRequest("POST", base+"/api/partner/numbers", strings.NewReader(`{"externalUserId":"u1","areaCode":"305","tier":"business"}`))
 	req.Header.Set("X-Partner-Key", created.Key)
 	req.Header.Set("Content-Type", "application/json")
@@ -268,8 +257,23 @@ func TestServeEmbeddedCluster(t *testing.T) {
 	if res.StatusCode != 200 || string(b) != `{"faxNumber":"+13055550110","city":"Miami","state":"FL","tier":"business","webhookConfigured":false}`+"\n" {
 		t.Fatalf("provision an imported number: %d %s", res.StatusCode, b)
 	}
+	// The tools left the server's cluster running.
+	if code, body, _ := get(t, base+"/readyz", ""); code != 200 {
+		t.Fatalf("readyz after the tools ran: %d %s", code, body)
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+	pid := filepath.Join(dir, "pg", "postmaster.pid")
+	if _, err := os.Stat(pid); !os.IsNotExist(err) {
+		t.Fatalf("the cluster is still running after serve returned (postmaster.pid: %v)", err)
+	}
+	// On its own, a tool starts the cluster and stops it again.
+	if err := runMigrate(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(pid); !os.IsNotExist(err) {
+		t.Fatalf("migrate left the cluster running (postmaster.pid: %v)", err)
 	}
 }
 
