@@ -98,6 +98,10 @@ func (s *Session) gotDCS(f Frame) {
 	case d.Compression == MMR && !d.ECM:
 		s.sendDCN(Incompatible, "DCS asks for MMR without ECM")
 		return
+	case extended(d.Raw, bitR300) || extended(d.Raw, bitR16):
+		// 300×300 and R16 resolutions: never offered, so never accepted.
+		s.sendDCN(Incompatible, "DCS asks for a 300 or 400 dpi resolution we did not offer")
+		return
 	case d.ECM && !ours.ECM:
 		s.sendDCN(Incompatible, "DCS asks for ECM which we did not offer")
 		return

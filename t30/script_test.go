@@ -561,3 +561,16 @@ func TestScriptECMFrameLengths(t *testing.T) {
 		t.Fatalf("PPR map % x, want only frame 2", ppr[3:5])
 	}
 }
+
+// A DCS selecting a resolution we never offered (300×300, bit 42) ends the
+// call rather than being read as standard.
+func TestScriptUnofferedResolution(t *testing.T) {
+	sc := newScript(t, Receive, false, nil)
+	sc.expect("DIS")
+	fif := Bits(Settings{Receive: true, Modulation: V29, BitRate: 9600, Resolution: Standard, Compression: MH, Width: WidthA4}.Encode())
+	fif.Set(bitR300, true)
+	fif.finish()
+	sc.raw(AppendFrame(nil, FCFDCS, true, true, fif...), true)
+	sc.expect("DCN")
+	sc.code(Incompatible)
+}
