@@ -268,6 +268,30 @@ func checkSigned(t *testing.T, h hit, event string, at time.Time) map[string]any
 	return m
 }
 
+// faxPDF is what the gateway stores for a received fax: testdata/referral.pdf sent at standard
+// resolution, coded T.4 MH, wrapped by g3 as a /CCITTFaxDecode PDF.
+func faxPDF(t *testing.T) []byte {
+	t.Helper()
+	src, err := os.ReadFile("testdata/referral.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rendered, err := ocr.RasterizePDF(context.Background(), src, g3.ResX, g3.ResStandard, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := g3.Page(rendered[0])
+	coded, err := g3.EncodePages([]*g3.Page{&page}, g3.Options{Compression: g3.MH, Order: g3.MSBFirst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pdf bytes.Buffer
+	if err := g3.WritePDF(&pdf, coded); err != nil {
+		t.Fatal(err)
+	}
+	return pdf.Bytes()
+}
+
 // TestInboundPipeline: a received fax is OCRed, fires a signed fax.received, is extracted, fires a
 // signed fax.extracted, is searchable by a word on its page, downloadable by token, and purged after
 // 30 days.
@@ -277,10 +301,7 @@ func TestInboundPipeline(t *testing.T) {
 	b := setup(t, t0, extract.New(extract.Config{BaseURL: ai.BaseURL(), APIKey: ai.Key, Backoff: time.Millisecond}))
 	rcv := newReceiver(t, http.StatusOK)
 	p := b.partner(t, "+15125550100", rcv.srv.URL+"/hook", readSchema(t))
-	pdf, err := os.ReadFile("testdata/referral.pdf")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pdf := faxPDF(t)
 	fax := b.receive(t, "+15125550100", pdf, t0)
 
 	// fax.received, after OCR.
