@@ -130,6 +130,18 @@ func New(cfg Config) *Extractor {
 // Enabled reports whether a model is configured.
 func (e *Extractor) Enabled() bool { return e.client != nil }
 
+// Describe says, for the start-up log and the operator, whether extraction runs and against what.
+func (e *Extractor) Describe() string {
+	if e.client == nil {
+		return "extraction disabled: " + EnvBaseURL + " and " + EnvAPIKey + " are unset (extractStatus will be \"disabled\")"
+	}
+	base := strings.TrimRight(e.cfg.BaseURL, "/")
+	if base == "" {
+		base = defaultBaseURL
+	}
+	return "extraction with model " + e.cfg.Model + " at " + base
+}
+
 // Model is the model name sent with each request.
 func (e *Extractor) Model() string { return e.cfg.Model }
 

@@ -217,15 +217,16 @@ func TestDisabled(t *testing.T) {
 	env := map[string]string{}
 	cfg := ConfigFromEnv(func(k string) string { return env[k] })
 	e := New(cfg)
-	if e.Enabled() || cfg.Enabled() {
-		t.Fatal("enabled without configuration")
+	if e.Enabled() || cfg.Enabled() || !strings.Contains(e.Describe(), "disabled") {
+		t.Fatalf("enabled without configuration: %s", e.Describe())
 	}
 	if _, err := e.Extract(context.Background(), seedSchema(t), referral); !errors.Is(err, ErrDisabled) {
 		t.Fatalf("err = %v", err)
 	}
 	env[EnvBaseURL] = " http://127.0.0.1:11434/v1 "
 	cfg = ConfigFromEnv(func(k string) string { return env[k] })
-	if !cfg.Enabled() || cfg.BaseURL != "http://127.0.0.1:11434/v1" || New(cfg).Model() != DefaultModel {
+	if !cfg.Enabled() || cfg.BaseURL != "http://127.0.0.1:11434/v1" || New(cfg).Model() != DefaultModel ||
+		New(cfg).Describe() != "extraction with model gpt-4o-mini at http://127.0.0.1:11434/v1" {
 		t.Fatalf("%+v", cfg)
 	}
 	if _, err := New(Config{APIKey: "k", BaseURL: "http://127.0.0.1:1/v1"}).Extract(context.Background(), seedSchema(t), "  \n"); !errors.Is(err, ErrNoText) {
