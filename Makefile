@@ -9,9 +9,10 @@ TEST_TAGS ?= spandsp
 # parallelism comes from our own worker pool. Must be set before the library loads.
 export OMP_THREAD_LIMIT := 1
 
-# The throwaway PostgreSQL cluster of `make test` (deleted afterwards). Set FAXSEAL_TEST_DATABASE_URL
-# to use a server of your own instead.
-TESTDB := $(CURDIR)/tmp/testdb
+# The throwaway PostgreSQL cluster of `make test` (deleted afterwards). It lives under /tmp because,
+# when we are root, it runs as the postgres user, who must be able to reach it (a clone under /root
+# would not be). Set FAXSEAL_TEST_DATABASE_URL to use a server of your own instead.
+TESTDB := /tmp/faxseal-testdb-$(shell id -u)-$(shell echo "$(CURDIR)" | cksum | cut -d' ' -f1)
 
 .PHONY: deps build run test bench fuzz vet
 
