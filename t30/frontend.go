@@ -480,6 +480,16 @@ type Source interface {
 	Encode(n int, f Format) ([]byte, error)
 }
 
+// Documents is an optional extension of Source for a transmission of
+// several documents in one call. After a page for which EndsDocument
+// reports true (other than the last page) the sender sends EOM instead of
+// MPS and returns to phase B once it is confirmed (T.30 §5.3.2.5): the
+// receiver sends DIS again and a new DCS follows, so a document may be
+// encoded in a different format (Prepared is asked again).
+type Documents interface {
+	EndsDocument(page int) bool
+}
+
 // Quality is a receiver's decode report for one page, the basis of the
 // copy-quality decision (T.30 §5.3.6.2.3: MCF, RTP or RTN).
 type Quality struct {

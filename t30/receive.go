@@ -367,10 +367,20 @@ func (s *Session) gotPostPage(fcf FCF) {
 }
 
 func (s *Session) respondPostPage(fcf, resp FCF) {
+	if resp != FCFMCF {
+		s.res.Retrains++
+	}
 	switch {
+	case fcf == FCFEOM && resp != FCFRTN:
+		// MCF/RTP to EOM: both sides go back to phase B and we send DIS
+		// again (T.30 §5.3.2.5).
+		s.enter(stRxEOM)
+		s.sendResponse(func() {
+			s.fe.Receive(RxMode{Kind: RxV21, Modulation: V21, BitRate: 300})
+			s.startTimer(timerT2EOM, eomDISDelay)
+		}, s.frame(resp, true))
 	case resp != FCFMCF:
 		// RTP/RTN: the sender retrains with DCS+TCF, or disconnects.
-		s.res.Retrains++
 		s.enter(stRxWait)
 		s.sendResponse(func() {
 			s.fe.Receive(RxMode{Kind: RxV21, Modulation: V21, BitRate: 300})
@@ -381,12 +391,6 @@ func (s *Session) respondPostPage(fcf, resp FCF) {
 		s.sendResponse(func() {
 			s.fe.Receive(RxMode{Kind: RxV21, Modulation: V21, BitRate: 300})
 			s.startTimer(timerT2, s.cfg.Timers.T2)
-		}, s.frame(resp, true))
-	case fcf == FCFEOM:
-		s.enter(stRxEOM)
-		s.sendResponse(func() {
-			s.fe.Receive(RxMode{Kind: RxV21, Modulation: V21, BitRate: 300})
-			s.startTimer(timerT2EOM, eomDISDelay)
 		}, s.frame(resp, true))
 	default:
 		s.enter(stRxWait)

@@ -225,10 +225,7 @@ func (s *Session) startPage() {
 		return
 	}
 	s.enter(stTxPage)
-	s.postPage = FCFMPS
-	if s.page == s.cfg.Source.Pages()-1 {
-		s.postPage = FCFEOP
-	}
+	s.postPage = s.pageEnd()
 	sp := s.speeds[s.speedIdx]
 	s.transmit(Tx{Kind: TxSilence, Duration: gapSilence}, stTxPage, nil)
 	// T.30 §5.2: V.17 image data after a good TCF uses short training.
@@ -261,6 +258,10 @@ func (s *Session) postPageResponse(fcf FCF) {
 		s.timer = timerNone
 		s.pageDone(fcf, true)
 		if s.state == stDone || s.state == stTxDCN {
+			return
+		}
+		if s.postPage == FCFEOM {
+			s.nextDocument()
 			return
 		}
 		if fcf == FCFRTP {
@@ -336,10 +337,7 @@ func (s *Session) startBlock() {
 	}
 	s.postPage = FCFNull
 	if s.blockStart+n >= s.pageFrames() {
-		s.postPage = FCFMPS
-		if s.page == s.cfg.Source.Pages()-1 {
-			s.postPage = FCFEOP
-		}
+		s.postPage = s.pageEnd()
 	}
 	s.sendBurst(false)
 }
@@ -472,5 +470,30 @@ func (s *Session) blockConfirmed() {
 	if s.state == stDone || s.state == stTxDCN {
 		return
 	}
+	if s.postPage == FCFEOM {
+		s.nextDocument()
+		return
+	}
 	s.startPage()
+}
+
+// pageEnd is the post-page command for the current page: EOP after the
+// last page, EOM after the last page of a document (Documents), else MPS.
+func (s *Session) pageEnd() FCF {
+	switch {
+	case s.page == s.cfg.Source.Pages()-1:
+		return FCFEOP
+	case s.documents != nil && s.documents.EndsDocument(s.page):
+		return FCFEOM
+	}
+	return FCFMPS
+}
+
+// nextDocument returns to phase B after EOM was confirmed: the receiver
+// sends DIS again (T.30 §5.3.2.5; TSB-85 MRGN09 times it 5-7 s after MCF)
+// and a new DCS may choose a new mode.
+func (s *Session) nextDocument() {
+	s.enter(stWaitDIS)
+	s.fe.Receive(RxMode{Kind: RxV21, Modulation: V21, BitRate: 300})
+	s.t1On, s.t1At = true, s.now+s.cfg.Timers.T1
 }

@@ -197,6 +197,7 @@ type Session struct {
 	cancelled                 bool
 	tcf                       []byte
 	rxBytes                   int
+	documents                 Documents // Source as Documents, if it is one
 	t2Quiet                   int  // consecutive T2 expiries in stRxWait
 	rxEnded                   bool // EndPage called, Commit still owed
 }
@@ -207,6 +208,7 @@ func NewSession(cfg Config) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{cfg: cfg, fe: cfg.FrontEnd}
+	s.documents, _ = cfg.Source.(Documents)
 	s.xbit = cfg.Calling
 	return s, nil
 }

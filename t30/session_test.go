@@ -2,6 +2,7 @@ package t30
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -671,5 +672,42 @@ func TestCompressionMatrix(t *testing.T) {
 				t.Errorf("receiver accepting %v ecm=%v: got %v ecm=%v, want %v", c.comps, c.ecm, r.Format.Compression, r.ECM, c.want)
 			}
 		}
+	}
+}
+
+// multiDoc is a test document of several documents.
+type multiDoc struct {
+	*testDoc
+	breaks map[int]bool
+}
+
+func (d multiDoc) EndsDocument(page int) bool { return d.breaks[page] }
+
+// TestEOMDocuments: two documents in one call (pages 1 | 2 3): EOM, a
+// second phase B (DIS from the receiver, new DCS), then the rest.
+func TestEOMDocuments(t *testing.T) {
+	for _, ecm := range []bool{true, false} {
+		t.Run(fmt.Sprintf("ecm=%v", ecm), func(t *testing.T) {
+			p := newPair(t, pairOpts{seed: 23, pages: 3, rows: 80, txCfg: func(c *Config) { c.DisableECM = !ecm }})
+			p.tx.cfg.Source = multiDoc{p.doc, map[int]bool{0: true}}
+			p.tx.documents = p.tx.cfg.Source.(Documents)
+			p.run(t, simLimit)
+			p.expect(t, OK, OK)
+			p.checkPages(t)
+			tr := p.tx.Trace()
+			if ecm {
+				if !strings.Contains(fmt.Sprint(tr), "PPS-EOM") {
+					t.Error("no PPS-EOM sent")
+				}
+			} else if n := countFrames(tr, Sent, FCFEOM); n != 1 {
+				t.Errorf("EOM sent %d times", n)
+			}
+			if n := countFrames(tr, Received, FCFDIS); n != 2 {
+				t.Errorf("DIS received %d times, want 2", n)
+			}
+			if n := countFrames(tr, Sent, FCFDCS); n != 2 {
+				t.Errorf("DCS sent %d times, want 2", n)
+			}
+		})
 	}
 }
