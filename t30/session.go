@@ -198,8 +198,8 @@ type Session struct {
 	tcf                       []byte
 	rxBytes                   int
 	documents                 Documents // Source as Documents, if it is one
-	t2Quiet                   int  // consecutive T2 expiries in stRxWait
-	rxEnded                   bool // EndPage called, Commit still owed
+	t2Quiet                   int       // consecutive T2 expiries in stRxWait
+	rxEnded                   bool      // EndPage called, Commit still owed
 }
 
 // NewSession checks cfg and returns a session ready to Start.
