@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -151,23 +152,78 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("store: river migrate: %w", err)
 	}
+	for _, set := range registeredSets() {
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		p, err := goose.NewProvider(goose.DialectPostgres, db, set.FS, goose.WithTableName(set.Name+"_goose_db_version"),
+			goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true))
+		if err != nil {
+			return fmt.Errorf("store: %s migrations: %w", set.Name, err)
+		}
+		res, err := p.Up(ctx)
+		if err != nil {
+			return fmt.Errorf("store: migrate %s: %w", set.Name, err)
+		}
+		for _, r := range res {
+			s.logger.Info("migration applied", "set", set.Name, "source", r.Source.Path, "duration", r.Duration)
+		}
+	}
 	return nil
 }
 
-// MigrationsVersion is a digest of the embedded migrations, so test templates are rebuilt whenever a
-// migration changes.
+// MigrationSet is a package's own schema: goose SQL files (NNNNN_name.sql) applied after the
+// foundation's, with a version table of their own (<Name>_goose_db_version).
+type MigrationSet struct {
+	Name string // short and unique: "jobs", "billing"
+	FS   fs.FS  // the directory holding the .sql files
+}
+
+var (
+	extraMu   sync.Mutex
+	extraSets []MigrationSet
+)
+
+// RegisterMigrations adds a package's migrations to every Migrate (serve, faxseal migrate, and the
+// storetest template). Call it from the package's init func, so that importing the package is enough;
+// sets are applied in registration order, which follows the import graph.
+func RegisterMigrations(set MigrationSet) {
+	extraMu.Lock()
+	defer extraMu.Unlock()
+	for _, s := range extraSets {
+		if s.Name == set.Name {
+			panic("store: migration set " + set.Name + " registered twice")
+		}
+	}
+	extraSets = append(extraSets, set)
+}
+
+func registeredSets() []MigrationSet {
+	extraMu.Lock()
+	defer extraMu.Unlock()
+	return append([]MigrationSet(nil), extraSets...)
+}
+
+// MigrationsVersion is a digest of every migration (the foundation's and the registered sets'), so
+// test templates are rebuilt whenever a migration changes.
 func MigrationsVersion() string {
 	h := sha256.New()
-	entries, _ := fs.ReadDir(migrationFS, "migrations")
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		b, _ := migrationFS.ReadFile("migrations/" + n)
-		h.Write([]byte(n))
-		h.Write(b)
+	sub, _ := fs.Sub(migrationFS, "migrations")
+	sets := append([]MigrationSet{{Name: "store", FS: sub}}, registeredSets()...)
+	for _, set := range sets {
+		h.Write([]byte(set.Name + "\x00"))
+		entries, _ := fs.ReadDir(set.FS, ".")
+		names := make([]string, 0, len(entries))
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			b, _ := fs.ReadFile(set.FS, n)
+			h.Write([]byte(n))
+			h.Write(b)
+		}
 	}
 	return fmt.Sprintf("%x", h.Sum(nil))[:12]
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/faxseal/faxseal/store"
@@ -408,4 +409,31 @@ func FuzzNormalizeNumber(f *testing.F) {
 			t.Fatalf("not idempotent: %q -> %q -> %q", in, out, again)
 		}
 	})
+}
+
+// A package's own migrations, registered from init as jobs or billing would, reach every database
+// storetest hands out (and serve's, through Migrate).
+func init() {
+	store.RegisterMigrations(store.MigrationSet{Name: "storetest_extra", FS: fstest.MapFS{
+		"00001_extra.sql": {Data: []byte("-- +goose Up\nCREATE TABLE extra_things (id int PRIMARY KEY, partner_id text REFERENCES partners (id));\n" +
+			"-- +goose Down\nDROP TABLE extra_things;\n")},
+	}})
+}
+
+func TestRegisteredMigrations(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	ctx := context.Background()
+	p, _ := newPartner(t, s, "Extra", 0)
+	if _, err := s.Exec(ctx, `INSERT INTO extra_things (id, partner_id) VALUES (1, $1)`, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	var version int64
+	if err := s.QueryRow(ctx, `SELECT max(version_id) FROM storetest_extra_goose_db_version`).Scan(&version); err != nil || version != 1 {
+		t.Fatalf("version table: %d %v", version, err)
+	}
+	// Migrating again is a no-op.
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
