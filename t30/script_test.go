@@ -574,3 +574,19 @@ func TestScriptUnofferedResolution(t *testing.T) {
 	sc.expect("DCN")
 	sc.code(Incompatible)
 }
+
+func TestCancelBeforeStart(t *testing.T) {
+	rec := &recorder{}
+	s, err := NewSession(Config{FrontEnd: rec, Role: Receive, Sink: &testSink{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Cancel(0)
+	if !s.Done() || s.Result().Code != Cancelled || len(rec.tx) != 0 {
+		t.Errorf("done=%v code=%v tx=%d", s.Done(), s.Result().Code, len(rec.tx))
+	}
+	s.Start(0) // too late: stays done
+	if len(rec.tx) != 0 {
+		t.Error("started after cancel")
+	}
+}

@@ -301,6 +301,9 @@ func (s *Session) Cancel(now time.Duration) {
 	switch s.state {
 	case stDone, stTxDCN, stRxDCNTx:
 		return
+	case stIdle:
+		s.finish(Cancelled, "cancelled before start")
+		return
 	case stTxPage:
 		// Let the image end (it is already queued), then DCN instead of the
 		// post-page command.
