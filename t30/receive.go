@@ -362,7 +362,7 @@ func (s *Session) gotPostPage(fcf FCF) {
 	if keep {
 		s.rxPageCount++
 	}
-	s.lastPPM, s.lastPPMResp = fcf, resp
+	s.lastPPM = fcf
 	s.respondPostPage(fcf, resp)
 }
 
@@ -544,7 +544,7 @@ func (s *Session) endECMBlock(second FCF) {
 	s.report(PageResult{Page: s.rxPageCount, Response: resp, Accepted: keep, Quality: s.quality, Bytes: s.rxBytes})
 	s.rxPageCount++
 	s.pageLost = false
-	s.lastPPM, s.lastPPMResp = second, resp
+	s.lastPPM = second
 	s.respondPostPage(second, resp)
 }
 

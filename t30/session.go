@@ -170,9 +170,7 @@ type Session struct {
 	frameSize  int
 	pprCount   int
 	resend     [32]byte
-	pendingCTC speed
 	postPage   FCF // last PPM or PPS second FCF sent
-	lastResp   FCF // last response received (MCF/RTP/RTN)
 
 	// Receiver.
 	tcfRun, tcfBest, tcfBytes int
@@ -182,13 +180,11 @@ type Session struct {
 	quality                   Quality
 	pageErr                   bool
 	lastPPM                   FCF
-	lastPPMResp               FCF
 	rxFrames                  [maxFramesBlock][]byte
 	rxHave                    [maxFramesBlock]bool
 	rxFrameSize               int
 	rxLastPage, rxLastBlock   int
 	rxHaveLast                bool
-	rxBlocks                  int
 	rxRejected                bool
 	burstFrames               int
 	sawCarrier                bool
