@@ -159,6 +159,12 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if err != nil {
 		return fmt.Errorf("jobs: record delivery attempt: %w", err)
 	}
+	outcome := status
+	if status == "pending" {
+		outcome = "retry"
+	}
+	p.m.deliveries.WithLabelValues(ev.Event, outcome).Inc()
+	p.m.latency.Observe(a.Latency.Seconds())
 	if status != "pending" {
 		return nil
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -107,6 +108,7 @@ type fastRetry struct{}
 func (fastRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(10 * time.Millisecond) }
 
 type bundle struct {
+	reg    *prometheus.Registry
 	st     *store.Store
 	pipe   *Pipeline
 	client *store.JobClient
@@ -149,8 +151,10 @@ func setup(t *testing.T, start time.Time, extractor *extract.Extractor) *bundle 
 	}
 	t.Cleanup(func() { pool.Close() })
 	clk := &clock{t: start}
+	reg := prometheus.NewRegistry()
 	pipe, err := New(Config{
-		Store: st, OCR: pool, Extractor: extractor,
+		Metrics: reg,
+		Store:   st, OCR: pool, Extractor: extractor,
 		Deliverer: &webhook.Deliverer{Client: webhook.NewGuardedClient(webhook.GuardOptions{AllowLoopback: true}), Timeout: 2 * time.Second},
 		Links:     FileLinks{Key: linkKey, BaseURL: "https://fax.example.test"},
 		Now:       clk.Now,
@@ -179,7 +183,7 @@ func setup(t *testing.T, start time.Time, extractor *extract.Extractor) *bundle 
 		client.Stop(ctx)
 	})
 	st.OnReceivedFax(pipe.OnReceivedFax)
-	b := &bundle{st: st, pipe: pipe, client: client, clock: clk, kinds: map[string]chan *river.Event{}}
+	b := &bundle{reg: reg, st: st, pipe: pipe, client: client, clock: clk, kinds: map[string]chan *river.Event{}}
 	go func() {
 		for ev := range events {
 			b.kind(ev.Job.Kind) <- ev
@@ -234,6 +238,31 @@ func (b *bundle) waitJob(t *testing.T, kind string) *river.Event {
 		t.Fatalf("no %s job finished within 60 s", kind)
 		return nil
 	}
+}
+
+// metric sums the counter series of name whose label has value ("" matches all), as /metrics shows them.
+func (b *bundle) metric(t *testing.T, name, label, value string) float64 {
+	t.Helper()
+	families, err := b.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			match := label == ""
+			for _, l := range m.GetLabel() {
+				match = match || (l.GetName() == label && l.GetValue() == value)
+			}
+			if match {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
 }
 
 func (b *bundle) fax(t *testing.T, partnerID, id string) store.InboundFax {
@@ -397,6 +426,12 @@ func TestInboundPipeline(t *testing.T) {
 	if _, err := b.pipe.Links().Open(ctx, b.st, fax.ID, token, t0.Add(29*24*time.Hour)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("after purge: %v", err)
 	}
+	if n := b.metric(t, "faxseal_inbox_purged_total", "", ""); n != 1 {
+		t.Errorf("purged metric %v", n)
+	}
+	if n := b.metric(t, "faxseal_ocr_faxes_total", "source", "pdf"); n != 1 {
+		t.Errorf("ocr metric %v", n)
+	}
 	if file, err := b.st.File(ctx, fax.PDFFileID); err != nil || !file.Purged || file.Data != nil {
 		t.Fatalf("file after purge %v %+v", err, file.Purged)
 	}
@@ -458,6 +493,10 @@ func TestWebhookRetrySchedule(t *testing.T) {
 	recs, err := b.pipe.Deliveries(ctx, p.ID, DeliveryQuery{})
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("%v %+v", err, recs)
+	}
+	if retries, failed := b.metric(t, "faxseal_webhook_attempts_total", "outcome", "retry"),
+		b.metric(t, "faxseal_webhook_attempts_total", "outcome", "failed"); retries != 3 || failed != 1 {
+		t.Errorf("metrics: %v retries, %v failed; want 3 and 1", retries, failed)
 	}
 	r := recs[0]
 	wantAt := []time.Time{t0, t0.Add(time.Minute), t0.Add(6 * time.Minute), t0.Add(31 * time.Minute)}

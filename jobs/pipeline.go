@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
 	"github.com/faxseal/faxseal/extract"
@@ -64,6 +65,7 @@ type Config struct {
 	MaxOCRPages int
 	Now         func() time.Time // the injectable clock; nil means time.Now
 	Logger      *slog.Logger
+	Metrics     prometheus.Registerer // nil registers no collectors
 }
 
 // Pipeline is the configured set of workers.
@@ -77,6 +79,7 @@ type Pipeline struct {
 	cfg       Config
 	now       func() time.Time
 	log       *slog.Logger
+	m         *metrics
 }
 
 // New checks cfg and builds the pipeline. The Deliverer's clock is set to cfg.Now.
@@ -113,6 +116,11 @@ func New(cfg Config) (*Pipeline, error) {
 	if p.cfg.MaxOCRPages <= 0 {
 		p.cfg.MaxOCRPages = 200
 	}
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: metrics: %w", err)
+	}
+	p.m = m
 	d := *cfg.Deliverer
 	d.Now = p.now
 	if d.Timeout <= 0 {
@@ -194,12 +202,17 @@ func (w *ocrWorker) Work(ctx context.Context, job *river.Job[OCRArgs]) error {
 	if fax.OCRStatus != "pending" {
 		return nil // done by an earlier run of this job
 	}
-	text, ocrErr := w.read(ctx, fax)
+	start := time.Now()
+	text, source, ocrErr := w.read(ctx, fax)
 	if ocrErr != nil {
 		if job.Attempt < job.MaxAttempts && ctx.Err() == nil {
 			return ocrErr
 		}
 		p.log.Error("ocr failed", "fax", fax.ID, "err", ocrErr)
+		p.m.ocrPages.WithLabelValues(source, "failed").Inc()
+	} else {
+		p.m.ocrPages.WithLabelValues(source, "done").Inc()
+		p.m.ocrSeconds.Observe(time.Since(start).Seconds())
 	}
 	partner, err := p.store.Partner(ctx, fax.PartnerID)
 	if err != nil {
@@ -219,9 +232,9 @@ func (w *ocrWorker) Work(ctx context.Context, job *river.Job[OCRArgs]) error {
 		// without text to read.
 		switch {
 		case len(partner.ExtractionSchema) == 0 || p.extractor == nil || !p.extractor.Enabled():
-			err = setExtractStatus(ctx, tx, fax.ID, extract.StatusDisabled)
+			err = p.setExtractStatus(ctx, tx, fax.ID, extract.StatusDisabled)
 		case ocrErr != nil || fax.OCRText == "":
-			err = setExtractStatus(ctx, tx, fax.ID, extract.StatusFailed)
+			err = p.setExtractStatus(ctx, tx, fax.ID, extract.StatusFailed)
 		default:
 			err = tx.InsertJob(ctx, ExtractArgs{FaxID: fax.ID, PartnerID: fax.PartnerID}, nil)
 		}
@@ -244,21 +257,24 @@ func (w *ocrWorker) Work(ctx context.Context, job *river.Job[OCRArgs]) error {
 
 // read OCRs the fax's pages: decoded from the stored TIFF when there is one (the received bitmaps,
 // bit for bit), otherwise rendered from the stored PDF.
-func (w *ocrWorker) read(ctx context.Context, fax store.InboundFax) (string, error) {
+// It also says which it read ("tiff" or "pdf"), for the metrics.
+func (w *ocrWorker) read(ctx context.Context, fax store.InboundFax) (text, source string, err error) {
+	source = "tiff"
 	pages, err := w.tiffPages(ctx, fax)
 	if err != nil {
 		w.p.log.Warn("ocr: reading the PDF instead of the TIFF", "fax", fax.ID, "err", err)
 	}
 	if len(pages) == 0 {
+		source = "pdf"
 		if pages, err = w.pdfPages(ctx, fax); err != nil {
-			return "", err
+			return "", source, err
 		}
 	}
 	texts, err := w.p.pool.Pages(ctx, pages)
 	if err != nil {
-		return "", err
+		return "", source, err
 	}
-	return ocr.Join(texts), nil
+	return ocr.Join(texts), source, nil
 }
 
 func (w *ocrWorker) tiffPages(ctx context.Context, fax store.InboundFax) ([]ocr.Page, error) {
@@ -297,6 +313,11 @@ func errPurged(f store.File) error {
 		return errors.New("file purged")
 	}
 	return nil
+}
+
+func (p *Pipeline) setExtractStatus(ctx context.Context, tx *store.Tx, faxID string, s extract.Status) error {
+	p.m.extracts.WithLabelValues(s.String()).Inc()
+	return setExtractStatus(ctx, tx, faxID, s)
 }
 
 func setExtractStatus(ctx context.Context, tx *store.Tx, faxID string, s extract.Status) error {
@@ -344,7 +365,7 @@ func (w *extractWorker) Work(ctx context.Context, job *river.Job[ExtractArgs]) e
 		return err
 	}
 	finish := func(s extract.Status) error {
-		return p.store.WithTx(ctx, func(tx *store.Tx) error { return setExtractStatus(ctx, tx, fax.ID, s) })
+		return p.store.WithTx(ctx, func(tx *store.Tx) error { return p.setExtractStatus(ctx, tx, fax.ID, s) })
 	}
 	if len(partner.ExtractionSchema) == 0 || p.extractor == nil || !p.extractor.Enabled() {
 		return finish(extract.StatusDisabled) // schema removed, or model unconfigured, since OCR
@@ -368,6 +389,7 @@ func (w *extractWorker) Work(ctx context.Context, job *river.Job[ExtractArgs]) e
 		if err != nil || n == 0 {
 			return err
 		}
+		p.m.extracts.WithLabelValues(extract.StatusDone.String()).Inc()
 		body, err := webhook.MarshalExtracted(webhook.Extracted{
 			FaxID: fax.ID, ExternalUserID: fax.ExternalUserID, FromNumber: fax.FromNumber,
 			FileURL: p.links.URL(fax.ID, fax.ReceivedAt), OCRText: fax.OCRText, Extracted: json.RawMessage(res.Data),

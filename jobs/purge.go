@@ -77,6 +77,7 @@ func (p *Pipeline) Purge(ctx context.Context) (int, error) {
 			return total, fmt.Errorf("jobs: purge: %w", err)
 		}
 		total += int(n)
+		p.m.purged.Add(float64(n))
 		if n < purgeBatch {
 			return total, nil
 		}
