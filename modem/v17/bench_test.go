@@ -43,6 +43,18 @@ func BenchmarkReceive(b *testing.B) {
 	}
 }
 
+// BenchmarkReceiveIdle measures the receiver on silence (no carrier), where a fax receiver spends
+// most of a call.
+func BenchmarkReceiveIdle(b *testing.B) {
+	rx, _ := NewReceiver(Rate14400, &nullSink{})
+	frame := make([]int16, 160)
+	b.SetBytes(160 * 2)
+	b.ReportAllocs()
+	for range b.N {
+		rx.Receive(frame)
+	}
+}
+
 // BenchmarkTransmit measures the transmitter per 20 ms frame.
 func BenchmarkTransmit(b *testing.B) {
 	for _, rate := range []Rate{Rate7200, Rate14400} {

@@ -215,11 +215,13 @@ func (r *Receiver) Receive(samples []int16) {
 				r.carrierDown()
 			}
 		}
-		z, ok := r.bb.Put(x)
-		if !ok || !present || r.stage == rxParked {
+		// Without carrier (or parked) the front end is not needed: carrier up resets it anyway.
+		if !present || r.stage == rxParked {
 			continue
 		}
-		r.halfBaud(z * complex(r.gain, 0))
+		if z, ok := r.bb.Put(x); ok {
+			r.halfBaud(z * complex(r.gain, 0))
+		}
 	}
 }
 
@@ -557,10 +559,16 @@ func (r *Receiver) adapt(z, ref complex128) {
 		return
 	}
 	r.eq.Adapt(ref - z)
-	e := dsp.PhaseError(z, ref)
-	r.bb.Carrier.Rotate(r.carrierKp * e)
-	r.bb.Carrier.Step += dsp.RadiansToPhase(r.carrierKi * e / (dsp.SampleRate / baud))
+	// Phase error in radians; the small-angle form Im(z·conj(ref))/|ref|² is exact enough once
+	// locked and saves an arctangent per symbol.
+	e := (imag(z)*real(ref) - real(z)*imag(ref)) / dsp.Abs2(ref)
+	e = max(-0.5, min(0.5, e))
+	r.bb.Carrier.Phase += uint32(int32(r.carrierKp * e * radToPhase))
+	r.bb.Carrier.Step += int32(r.carrierKi * e * radToPhase / (dsp.SampleRate / baud))
 }
+
+// radToPhase converts radians to the NCO's 32-bit phase units.
+const radToPhase = (1 << 32) / (2 * math.Pi)
 
 // train handles segments 2 and 3 against the locally generated sequence.
 func (r *Receiver) train(z complex128) {

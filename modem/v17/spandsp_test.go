@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faxseal/faxseal/internal/spandsp"
 	"github.com/faxseal/faxseal/modem/g711"
@@ -277,5 +278,147 @@ func TestWriteSpandspRecording(t *testing.T) {
 	enc := g711.MuLaw.Encode(make([]byte, len(sig)), sig)
 	if err := os.WriteFile(recordingPath, enc, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLossAgainstSpandsp (with -v17.table) compares training success and damage per lost packet
+// under random 20 ms packet loss with fill-in, for our receiver and spandsp's on the same spandsp
+// transmissions (14400 bit/s, long training, 4 s of data, 20 runs per loss rate).
+func TestLossAgainstSpandsp(t *testing.T) {
+	if !*berTable {
+		t.Skip("run with -v17.table")
+	}
+	const runs = 20
+	rate := Rate14400
+	var sb strings.Builder
+	sb.WriteString("| loss | receiver | trained | lost packets | bit errors per lost packet (strict) | (re-aligned) | slips |\n")
+	for _, loss := range []float64{0.01, 0.03, 0.05} {
+		type acc struct{ trained, lost, errs, aligned, slips int }
+		var ours, theirs acc
+		for run := range runs {
+			want := randomBits(uint64(run)+500, 4*int(rate))
+			tx, _ := spandsp.NewV17Tx(int(rate), false)
+			tx.Restart(int(rate), false, false, want)
+			sig := spandspTransmit(t, tx)
+			tx.Close()
+			feed := func(rx func([]int16), fill func(int)) int {
+				lm := line.New(line.Config{Law: g711.MuLaw, NoiseDBm0: -55, LossRate: loss, Seed: uint64(run) + 1})
+				lm.Write(sig)
+				buf := make([]int16, line.Block)
+				lost := 0
+				for {
+					gone, ok := lm.Read(buf)
+					if !ok {
+						return lost
+					}
+					if gone {
+						fill(len(buf))
+						lost++
+						continue
+					}
+					rx(buf)
+				}
+			}
+			sink := &collectSink{}
+			rx, _ := NewReceiver(rate, sink)
+			lost := feed(rx.Receive, rx.FillIn)
+			if sink.has(StatusTrainingSucceeded) {
+				ours.trained++
+				ours.lost += lost
+				ours.errs += bitErrors(want, sink.bits)
+				e, _, sl := line.BER(want, sink.bits, 64, 0)
+				ours.aligned += e
+				ours.slips += sl
+			}
+			srx, _ := spandsp.NewV17Rx(int(rate))
+			lost = feed(srx.Receive, srx.FillIn)
+			if slices.Contains(srx.Events(), spandsp.V17TrainingSucceeded) {
+				theirs.trained++
+				theirs.lost += lost
+				theirs.errs += bitErrors(want, srx.Bits())
+				e, _, sl := line.BER(want, srx.Bits(), 64, 0)
+				theirs.aligned += e
+				theirs.slips += sl
+			}
+			srx.Close()
+		}
+		for _, r := range []struct {
+			name string
+			a    acc
+		}{{"FaxSeal", ours}, {"spandsp", theirs}} {
+			per, al := "-", "-"
+			if r.a.lost > 0 {
+				per = fmt.Sprintf("%d", r.a.errs/r.a.lost)
+				al = fmt.Sprintf("%d", r.a.aligned/r.a.lost)
+			}
+			fmt.Fprintf(&sb, "| %.0f %% | %s | %d/%d | %d | %s | %s | %d |\n", loss*100, r.name, r.a.trained, runs, r.a.lost, per, al, r.a.slips)
+		}
+	}
+	t.Logf("14400 bit/s from spandsp's transmitter under packet loss:\n%s", sb.String())
+}
+
+// BenchmarkReceiveVsSpandsp runs our receiver and spandsp's frame by frame, alternately, on the same
+// recording (training and data) and reports each one's time per 20 ms frame and their ratio. The
+// alternation makes the ratio robust to the load of a shared machine.
+func BenchmarkReceiveVsSpandsp(b *testing.B) {
+	for _, rate := range []Rate{Rate7200, Rate14400} {
+		b.Run(rate.String(), func(b *testing.B) {
+			sig := recording(rate, 10)
+			frames := len(sig) / 160
+			rx, _ := NewReceiver(rate, &nullSink{})
+			srx, _ := spandsp.NewV17Rx(int(rate))
+			defer srx.Close()
+			var ours, theirs time.Duration
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				f := i % frames
+				if f == 0 {
+					rx.Restart(rate, false)
+					srx.Restart(int(rate), false)
+				}
+				frame := sig[f*160 : f*160+160]
+				t0 := time.Now()
+				rx.Receive(frame)
+				t1 := time.Now()
+				srx.Receive(frame)
+				t2 := time.Now()
+				ours += t1.Sub(t0)
+				theirs += t2.Sub(t1)
+			}
+			b.ReportMetric(float64(ours.Nanoseconds())/float64(b.N), "ours-ns/frame")
+			b.ReportMetric(float64(theirs.Nanoseconds())/float64(b.N), "spandsp-ns/frame")
+			b.ReportMetric(float64(ours)/float64(theirs), "ratio")
+		})
+	}
+}
+
+// BenchmarkTransmitVsSpandsp is the same for the transmitters.
+func BenchmarkTransmitVsSpandsp(b *testing.B) {
+	for _, rate := range []Rate{Rate7200, Rate14400} {
+		b.Run(rate.String(), func(b *testing.B) {
+			tx, _ := NewTransmitter(rate, ones{})
+			stx, _ := spandsp.NewV17Tx(int(rate), false)
+			defer stx.Close()
+			bits := make([]byte, 1<<22)
+			stx.Restart(int(rate), false, false, bits)
+			buf := make([]int16, 160)
+			var ours, theirs time.Duration
+			b.ReportAllocs()
+			for range b.N {
+				t0 := time.Now()
+				tx.Transmit(buf)
+				t1 := time.Now()
+				if stx.Transmit(buf) < len(buf) {
+					stx.Restart(int(rate), false, false, bits)
+				}
+				t2 := time.Now()
+				ours += t1.Sub(t0)
+				theirs += t2.Sub(t1)
+			}
+			b.ReportMetric(float64(ours.Nanoseconds())/float64(b.N), "ours-ns/frame")
+			b.ReportMetric(float64(theirs.Nanoseconds())/float64(b.N), "spandsp-ns/frame")
+			b.ReportMetric(float64(ours)/float64(theirs), "ratio")
+		})
 	}
 }

@@ -74,27 +74,37 @@ func (v *viterbi) step(dist *[8]float64, best *[8]uint8) []uint8 {
 		v.pos = 0
 	}
 	var next [trellisStates]float64
+	m := &v.metric
+	prev, label := &v.prev[v.pos], &v.label[v.pos]
 	minMetric := math.Inf(1)
 	bestState := 0
 	for t := range trellisStates {
 		into := &trellisInto[t]
-		m := v.metric[into[0].prev] + dist[into[0].subset]
-		k := 0
-		for j := 1; j < 4; j++ {
-			if c := v.metric[into[j].prev] + dist[into[j].subset]; c < m {
-				m, k = c, j
-			}
+		b0, b1, b2, b3 := &into[0], &into[1], &into[2], &into[3]
+		c0 := m[b0.prev&7] + dist[b0.subset&7]
+		c1 := m[b1.prev&7] + dist[b1.subset&7]
+		c2 := m[b2.prev&7] + dist[b2.subset&7]
+		c3 := m[b3.prev&7] + dist[b3.subset&7]
+		// Two rounds of pairwise compare-select.
+		if c1 < c0 {
+			c0, b0 = c1, b1
 		}
-		next[t] = m
-		v.prev[v.pos][t] = into[k].prev
-		v.label[v.pos][t] = best[into[k].subset]
-		if m < minMetric {
-			minMetric, bestState = m, t
+		if c3 < c2 {
+			c2, b2 = c3, b3
+		}
+		if c2 < c0 {
+			c0, b0 = c2, b2
+		}
+		next[t] = c0
+		prev[t] = b0.prev
+		label[t] = best[b0.subset&7]
+		if c0 < minMetric {
+			minMetric, bestState = c0, t
 		}
 	}
 	// Keep the metrics small: only their differences matter.
 	for t := range trellisStates {
-		v.metric[t] = next[t] - minMetric
+		m[t] = next[t] - minMetric
 	}
 	v.n++
 	// The first block is due when the oldest symbol is tracebackDepth+traceBlock-2 back.
@@ -199,17 +209,23 @@ func (t *nearTable) lookup(points []complex128, z complex128, dist *[8]float64, 
 	cx := min(nearCells-1, max(0, int(math.Floor(real(z)))-nearLo))
 	cy := min(nearCells-1, max(0, int(math.Floor(imag(z)))-nearLo))
 	base := (cx*nearCells + cy) * 8
+	starts := t.start[base : base+9]
+	zr, zi := real(z), imag(z)
 	nearest, nd := 0, math.Inf(1)
 	for s := range 8 {
-		d := math.Inf(1)
-		var b uint8
-		for _, l := range t.cand[t.start[base+s]:t.start[base+s+1]] {
-			e := z - points[l]
-			if dd := real(e)*real(e) + imag(e)*imag(e); dd < d {
+		cands := t.cand[starts[s]:starts[s+1]]
+		b := cands[0] // every list holds at least one point
+		p := points[b]
+		dr, di := zr-real(p), zi-imag(p)
+		d := dr*dr + di*di
+		for _, l := range cands[1:] {
+			p := points[l]
+			dr, di := zr-real(p), zi-imag(p)
+			if dd := dr*dr + di*di; dd < d {
 				d, b = dd, l
 			}
 		}
-		dist[s], best[s] = d, b
+		dist[s&7], best[s&7] = d, b
 		if d < nd {
 			nd, nearest = d, int(b)
 		}
