@@ -6,6 +6,7 @@ import (
 	"github.com/faxseal/faxseal/modem/g711"
 	"github.com/faxseal/faxseal/modem/internal/dsp"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -226,6 +227,81 @@ func TestFillInAtReversal(t *testing.T) {
 					t.Errorf("%v shift %d packet +%d: %d bit errors", rate, shift, extra, errs)
 				}
 			}
+		}
+	}
+}
+
+// TestCarrierOffset: a transmitter whose carrier is off by a few hertz (an analogue hop, or a far-end
+// clock) is still received: the segment 1 estimate and the carrier loop take it out.
+func TestCarrierOffset(t *testing.T) {
+	for _, rate := range []Rate{Rate7200, Rate14400} {
+		for _, hz := range []float64{-10, -4, 4, 10} {
+			src := newPRBS(uint64(hz+20), 30000)
+			tx, _ := NewTransmitter(rate, src)
+			tx.shaper.Carrier.SetFreq(carrierHz + hz)
+			sig := transmit(tx)
+			sink := &collectSink{}
+			rx, _ := NewReceiver(rate, sink)
+			m := &lineModel{snrDB: 30, sigPower: meanSquare(sig), law: g711.MuLaw, seed: 5}
+			m.run(sig, rx)
+			if !sink.has(StatusTrainingSucceeded) {
+				t.Errorf("%v %+.0f Hz: training failed: %s", rate, hz, rx.failure)
+				continue
+			}
+			if errs := bitErrors(src.sent, sink.bits); errs != 0 {
+				t.Errorf("%v %+.0f Hz: %d bit errors", rate, hz, errs)
+			}
+		}
+	}
+}
+
+// TestRejectsOtherSignals: tones, noise, a bare TEP and V.17 at another rate must never be taken for
+// a trained V.17 signal at the receiver's rate (T.30 relies on the training result).
+func TestRejectsOtherSignals(t *testing.T) {
+	tone := func(hz float64) []int16 {
+		s := make([]int16, 16000)
+		for i := range s {
+			s[i] = int16(5000 * math.Sin(2*math.Pi*hz*float64(i)/8000))
+		}
+		return s
+	}
+	noise := make([]int16, 16000)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := range noise {
+		noise[i] = int16(rng.NormFloat64() * 3000)
+	}
+	tepOnly := func() []int16 {
+		tx, _ := NewTransmitter(Rate9600, nil)
+		tx.Restart(Rate9600, true, false)
+		s := make([]int16, 480*10/3) // the TEP tone alone
+		tx.Transmit(s)
+		return append(s, make([]int16, 800)...)
+	}
+	otherRate := func(r Rate) []int16 {
+		tx, _ := NewTransmitter(r, newPRBS(3, 10000))
+		return transmit(tx)
+	}
+	cases := []struct {
+		name string
+		rate Rate
+		sig  []int16
+	}{
+		{"1800 Hz tone", Rate14400, tone(1800)},
+		{"1100 Hz tone", Rate9600, tone(1100)},
+		{"white noise", Rate14400, noise},
+		{"TEP alone", Rate9600, tepOnly()},
+		{"9600 signal at 14400", Rate14400, otherRate(Rate9600)},
+		{"14400 signal at 7200", Rate7200, otherRate(Rate14400)},
+		{"12000 signal at 9600", Rate9600, otherRate(Rate12000)},
+	}
+	for _, c := range cases {
+		sink := &collectSink{}
+		rx, _ := NewReceiver(c.rate, sink)
+		for i := 0; i+160 <= len(c.sig); i += 160 {
+			rx.Receive(c.sig[i : i+160])
+		}
+		if sink.has(StatusTrainingSucceeded) || len(sink.bits) > 0 {
+			t.Errorf("%s: accepted as V.17 at %v (%d bits, events %v)", c.name, c.rate, len(sink.bits), sink.events)
 		}
 	}
 }
