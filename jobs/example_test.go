@@ -31,10 +31,7 @@ func Example() {
 		panic(err)
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		panic(err)
-	}
-	if err := jobs.Migrate(ctx, dbURL, slog.Default()); err != nil { // after store's: references partners
+	if err := st.Migrate(ctx); err != nil { // includes jobs' tables: importing jobs registers them
 		panic(err)
 	}
 

@@ -136,15 +136,7 @@ var linkKey = []byte("0123456789abcdef0123456789abcdef")
 func setup(t *testing.T, start time.Time, extractor *extract.Extractor) *bundle {
 	t.Helper()
 	ctx := context.Background()
-	url := storetest.URL(t)
-	if err := Migrate(ctx, url, nil); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, url, store.Options{SecretKey: storetest.SecretKey, MaxConns: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st := storetest.New(t) // migrated with this package's set too: importing jobs registers it
 	pool, err := ocr.NewPool(ocr.Options{Size: 2})
 	if err != nil {
 		t.Fatal(err)

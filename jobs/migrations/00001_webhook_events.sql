@@ -1,6 +1,5 @@
--- Webhook events and their delivery log (issue 6). Owned by package jobs and applied by jobs.Migrate
--- with its own goose version table, so this schema can land without touching store/migrations; the
--- foundation may fold it into store/migrations later (then jobs.Migrate goes away).
+-- Webhook events and their delivery log (issue 6): package jobs' own migration set, registered with
+-- store.RegisterMigrations and applied after the foundation's (version table jobs_goose_db_version).
 
 -- +goose Up
 -- One row per event per endpoint, written in the same transaction as the state change it reports.
