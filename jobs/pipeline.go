@@ -205,7 +205,9 @@ func (w *ocrWorker) Work(ctx context.Context, job *river.Job[OCRArgs]) error {
 	start := time.Now()
 	text, source, ocrErr := w.read(ctx, fax)
 	if ocrErr != nil {
-		if job.Attempt < job.MaxAttempts && ctx.Err() == nil {
+		// Shutting down is not the fax's fault: leave it to River to run again (here or on another
+		// node). Otherwise retry, and settle as failed on the last attempt.
+		if ctx.Err() != nil || errors.Is(ocrErr, ocr.ErrClosed) || job.Attempt < job.MaxAttempts {
 			return ocrErr
 		}
 		p.log.Error("ocr failed", "fax", fax.ID, "err", ocrErr)
@@ -377,7 +379,7 @@ func (w *extractWorker) Work(ctx context.Context, job *river.Job[ExtractArgs]) e
 	}
 	res, err := p.extractor.Extract(ctx, schema, fax.OCRText)
 	if err != nil {
-		if job.Attempt < job.MaxAttempts && ctx.Err() == nil && !errors.Is(err, extract.ErrNoText) {
+		if ctx.Err() != nil || (job.Attempt < job.MaxAttempts && !errors.Is(err, extract.ErrNoText)) {
 			return err
 		}
 		p.log.Error("extraction failed", "fax", fax.ID, "err", err)
