@@ -122,7 +122,7 @@ func TestWriteCaptures(t *testing.T) {
 			cfg := ic.spandspCfg()
 			if c.weSend {
 				cfg.RxFile = filepath.Join(t.TempDir(), "rx.tif")
-				peer = newSpandspNode(t, cfg, 3)
+				peer = newSpandspNode(t, cfg, SenderConfig{Depth: 3})
 				us = newOurNode(t, ourOpts{role: t30.Send, calling: true, syntax: ic.syntax(), depth: 3, doc: doc, configure: ic.configure})
 			} else {
 				in := filepath.Join(t.TempDir(), "tx.tif")
@@ -130,7 +130,7 @@ func TestWriteCaptures(t *testing.T) {
 					t.Fatal(err)
 				}
 				cfg.Calling, cfg.TxFile = true, in
-				peer = newSpandspNode(t, cfg, 3)
+				peer = newSpandspNode(t, cfg, SenderConfig{Depth: 3})
 				us = newOurNode(t, ourOpts{role: t30.Receive, syntax: ic.syntax(), depth: 3, configure: ic.configure})
 			}
 			rec := newRecorder(t)

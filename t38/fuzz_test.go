@@ -2,6 +2,9 @@ package t38
 
 import (
 	"testing"
+	"time"
+
+	"github.com/faxseal/faxseal/t30"
 )
 
 func FuzzIFP(f *testing.F) {
@@ -86,6 +89,59 @@ func FuzzUDPTL(f *testing.F) {
 		}
 		if total != 5 {
 			t.Fatalf("gap of 4 + primary accounted as %d", total)
+		}
+	})
+}
+
+// FuzzTerminalReceive feeds a stream of length-prefixed IFPs to the terminal's receive side in each
+// mode. Properties: never a panic; carriers pair up (no carrier down without an up or a training
+// first); frames are never empty.
+func FuzzTerminalReceive(f *testing.F) {
+	var seed []byte
+	for _, tc := range goldenIFP {
+		b := unhex(f, tc.v0)
+		seed = append(seed, byte(len(b)))
+		seed = append(seed, b...)
+	}
+	f.Add(seed, uint8(0))
+	f.Add(seed, uint8(2))
+	f.Fuzz(func(t *testing.T, stream []byte, modeSel uint8) {
+		term, _ := NewTerminal(TerminalConfig{Syntax: Syntax1998})
+		modes := []t30.RxMode{{Kind: t30.RxV21, Modulation: t30.V21, BitRate: 300},
+			{Kind: t30.RxHDLC, Modulation: t30.V17, BitRate: 14400}, {Kind: t30.RxData, Modulation: t30.V21 + 3, BitRate: 14400},
+			{Kind: t30.RxData, Modulation: t30.V29, BitRate: 9600}}
+		term.Receive(modes[int(modeSel)%len(modes)])
+		up := false
+		now := time.Duration(0)
+		for len(stream) > 0 {
+			n := int(stream[0])
+			stream = stream[1:]
+			if n > len(stream) {
+				n = len(stream)
+			}
+			_ = term.Input(now, stream[:n])
+			stream = stream[n:]
+			now += 20 * time.Millisecond
+			if n == 0 {
+				term.Lost(1)
+				now += 16 * time.Second
+				term.Advance(now)
+			}
+			for _, ev := range term.TakeEvents() {
+				switch ev.Kind {
+				case t30.EventCarrierUp, t30.EventTrained:
+					up = true
+				case t30.EventCarrierDown:
+					if !up {
+						t.Fatal("carrier down without a carrier")
+					}
+					up = false
+				case t30.EventHDLC:
+					if len(ev.Frame) == 0 {
+						t.Fatal("empty HDLC frame")
+					}
+				}
+			}
 		}
 	})
 }

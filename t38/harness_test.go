@@ -277,22 +277,29 @@ type ourNode struct {
 }
 
 type ourOpts struct {
-	role      t30.Role
-	calling   bool
-	syntax    Syntax
-	depth     int
-	maxDgram  int
-	doc       *pageSource
-	configure func(*t30.Config)
+	role       t30.Role
+	calling    bool
+	syntax     Syntax
+	depth      int
+	maxDgram   int
+	initialSeq uint16
+	imageDepth int
+	localTCF   bool
+	doc        *pageSource
+	configure  func(*t30.Config)
 }
 
 func newOurNode(t *testing.T, o ourOpts) *ourNode {
 	t.Helper()
-	term, err := NewTerminal(TerminalConfig{Syntax: o.syntax, MaxDatagram: o.maxDgram})
+	rm := TransferredTCF
+	if o.localTCF {
+		rm = LocalTCF
+	}
+	term, err := NewTerminal(TerminalConfig{Syntax: o.syntax, MaxDatagram: o.maxDgram, RateManagement: rm})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := t30.Config{FrontEnd: term, Role: o.role, Calling: o.calling, Ident: "+1 555 0100", RelaxedTimers: true}
+	cfg := t30.Config{FrontEnd: term, Role: o.role, Calling: o.calling, Ident: "+1 555 0100", RelaxedTimers: true, LocalTCF: o.localTCF}
 	n := &ourNode{}
 	if o.role == t30.Send {
 		cfg.Source = o.doc
@@ -307,7 +314,7 @@ func newOurNode(t *testing.T, o ourOpts) *ourNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snd, err := NewSender(SenderConfig{Depth: o.depth, MaxDatagram: max(o.maxDgram, 0)})
+	snd, err := NewSender(SenderConfig{Depth: o.depth, ImageDepth: o.imageDepth, MaxDatagram: max(o.maxDgram, 0), InitialSeq: o.initialSeq})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,19 +22,41 @@ type spandspNode struct {
 	recv  Receiver
 	clock time.Duration
 	out   []Datagram
+	// quirks, if set, rewrites what spandsp sends into what odd peers send.
+	quirks *quirks
+	sent   int
 }
 
 const spandspTick = 10 * time.Millisecond
 
-func newSpandspNode(t *testing.T, cfg spandsp.T38Config, depth int) *spandspNode {
+func newSpandspNode(t *testing.T, cfg spandsp.T38Config, sc SenderConfig) *spandspNode {
 	t.Helper()
 	term, err := spandsp.NewT38Terminal(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(term.Close)
-	snd, _ := NewSender(SenderConfig{Depth: depth, MaxDatagram: 400})
+	if sc.MaxDatagram == 0 {
+		sc.MaxDatagram = 400
+	}
+	snd, err := NewSender(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &spandspNode{t: t, term: term, send: snd}
+}
+
+// peerSender is the UDPTL configuration of the spandsp side.
+func (c interopCase) peerSender() SenderConfig {
+	if c.peerFEC {
+		return SenderConfig{Recovery: RecoveryFEC, Depth: 2, FECSpan: 3, InitialSeq: c.initialSeq}
+	}
+	return SenderConfig{Depth: c.depth, ImageDepth: c.imageDepth, InitialSeq: c.initialSeq}
+}
+
+func (c interopCase) ours(role t30.Role, doc *pageSource) ourOpts {
+	return ourOpts{role: role, calling: role == t30.Send, syntax: c.syntax(), depth: c.depth, maxDgram: c.maxDgram,
+		imageDepth: c.imageDepth, initialSeq: c.initialSeq, doc: doc, configure: c.configure}
 }
 
 func (n *spandspNode) deadline() (time.Duration, bool) {
@@ -58,12 +80,97 @@ func (n *spandspNode) collect() {
 		n.t.Fatal(err)
 	}
 	for _, p := range pkts {
-		d, err := n.send.Packet(p.IFP)
-		if err != nil {
-			n.t.Fatalf("spandsp IFP %X: %v", p.IFP, err)
+		list := []spandsp.T38Packet{p}
+		if n.quirks != nil {
+			list = n.quirks.rewrite(n.t, p)
 		}
-		n.out = append(n.out, Datagram{At: n.clock, Data: append([]byte(nil), d...), Count: max(p.Count, 1)})
+		for _, p := range list {
+			n.sent++
+			if q := n.quirks; q != nil && q.restartAfter > 0 && n.sent == q.restartAfter {
+				// The peer restarts its UDPTL numbering at 1 mid-call (reference brief §5 #29).
+				n.send, _ = NewSender(SenderConfig{Depth: 3, MaxDatagram: 400, InitialSeq: 1})
+			}
+			d, err := n.send.Packet(p.IFP)
+			if err != nil {
+				n.t.Fatalf("spandsp IFP %X: %v", p.IFP, err)
+			}
+			n.out = append(n.out, Datagram{At: n.clock, Data: append([]byte(nil), d...), Count: max(p.Count, 1)})
+		}
 	}
+}
+
+// quirks turns spandsp's well-behaved IFP stream into the deviations real peers are known for
+// (reference brief §1.4, §5 #7 #25 #28 #29; spandsp doc/t38_manual.xml ch. 7).
+type quirks struct {
+	syntax       Syntax
+	noPreamble   bool // never send the v21-preamble indicator
+	dataInFCS    bool // carry the last frame octet inside hdlc-fcs-OK (Cisco, Commetrex)
+	splitSigEnd  bool // fcs-OK-sig-end as fcs-OK then hdlc-sig-end; t4-non-ecm-sig-end as hdlc-sig-end (Mediatrix)
+	extraSigEnds bool // resend every end marker twice more with fresh sequence numbers
+	restartAfter int  // restart UDPTL numbering at 1 after this many packets
+}
+
+func (q *quirks) rewrite(t *testing.T, p spandsp.T38Packet) []spandsp.T38Packet {
+	var in IFP
+	if err := in.Unmarshal(p.IFP, q.syntax); err != nil {
+		t.Fatalf("spandsp sent %X: %v", p.IFP, err)
+	}
+	if in.Indicator == IndicatorV21Preamble && q.noPreamble {
+		return nil
+	}
+	if in.Indicator != 0 || len(in.Fields) == 0 {
+		return []spandsp.T38Packet{p}
+	}
+	var fields []Field
+	var extra []Field
+	sigEnd := false
+	for i, f := range in.Fields {
+		f.Data = append([]byte(nil), f.Data...)
+		switch f.Type {
+		case FieldHDLCFCSOK, FieldHDLCFCSOKSigEnd:
+			if q.dataInFCS && i > 0 && fields[len(fields)-1].Type == FieldHDLCData && len(f.Data) == 0 {
+				last := &fields[len(fields)-1]
+				f.Data = last.Data[len(last.Data)-1:]
+				last.Data = last.Data[:len(last.Data)-1]
+				if len(last.Data) == 0 {
+					fields = fields[:len(fields)-1]
+				}
+			}
+			if f.Type == FieldHDLCFCSOKSigEnd {
+				sigEnd = true
+				if q.splitSigEnd {
+					f.Type = FieldHDLCFCSOK
+					extra = append(extra, Field{Type: FieldHDLCSigEnd})
+				}
+			}
+		case FieldT4NonECMSigEnd:
+			sigEnd = true
+			if q.splitSigEnd {
+				f.Type = FieldHDLCSigEnd
+			}
+		case FieldHDLCSigEnd:
+			sigEnd = true
+		}
+		fields = append(fields, f)
+	}
+	var out []spandsp.T38Packet
+	emit := func(fs []Field, count int) {
+		if len(fs) == 0 {
+			return
+		}
+		b, err := (&IFP{Data: in.Data, Fields: fs}).Marshal(q.syntax)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, spandsp.T38Packet{IFP: b, Count: count})
+	}
+	emit(fields, p.Count)
+	emit(extra, p.Count)
+	if sigEnd && q.extraSigEnds {
+		last := out[len(out)-1]
+		out = append(out, spandsp.T38Packet{IFP: last.IFP, Count: 1}, spandsp.T38Packet{IFP: last.IFP, Count: 1})
+	}
+	return out
 }
 
 func (n *spandspNode) deliver(now time.Duration, data []byte) {
@@ -96,9 +203,13 @@ type interopCase struct {
 	pages, rows int
 	ecm         bool
 	comp        t30.Compression
-	spandspComp int // compressions the spandsp side supports
-	modems      int // spandsp modems, 0 = all
-	maxRate     int // our MaxBitRate
+	spandspComp int    // compressions the spandsp side supports
+	modems      int    // spandsp modems, 0 = all
+	maxRate     int    // our MaxBitRate
+	maxDgram    int    // the T38FaxMaxDatagram spandsp announced: our packets must fit
+	imageDepth  int    // both sides' SenderConfig.ImageDepth
+	peerFEC     bool   // the peer's UDPTL uses parity FEC (span 3, 2 entries) instead of redundancy
+	initialSeq  uint16 // both UDPTL senders start here (65400: the sequence wraps mid-call)
 	version     int
 	depth       int
 	imp         impairment
@@ -172,6 +283,14 @@ func interopCases() []interopCase {
 		{name: "1p-MR-V29-7200", pages: 1, comp: t30.MR, spandspComp: spandsp.CompressMH | spandsp.CompressMR, modems: spandsp.ModemV29,
 			maxRate: 7200, wantRate: 7200, wantComp: t30.MR},
 		{name: "1p-ECM-V17-12000", pages: 1, ecm: true, maxRate: 12000, wantRate: 12000},
+		// Peer-side FEC (reference brief §6.3 T38-2): the receiver repairs from parity alone.
+		{name: "3p-ECM-peerFEC-loss5", pages: 3, ecm: true, depth: 3, peerFEC: true, imp: impairment{loss: 0.05, delay: 30 * time.Millisecond}},
+		// T38-6: small peer datagrams split the 256-octet ECM frames and trim redundancy.
+		{name: "1p-ECM-maxdatagram-128", pages: 1, ecm: true, depth: 3, maxDgram: 128, imp: impairment{loss: 0.05, delay: 30 * time.Millisecond}},
+		// Redundancy on control traffic only: lost FCD frames are repaired with PPR rounds.
+		{name: "3p-ECM-loss3-image-unprotected", pages: 3, ecm: true, depth: 3, imageDepth: -1, imp: impairment{loss: 0.03, delay: 30 * time.Millisecond}},
+		// Sequence numbers wrap 65535 -> 0 during the call (T38-9 without 100 pages).
+		{name: "1p-ECM-seq-wrap", pages: 1, ecm: true, depth: 2, initialSeq: 65400},
 		{name: "1p-ECM-MMR-V27ter-4800", pages: 1, ecm: true, comp: t30.MMR, modems: spandsp.ModemV27ter, wantRate: 4800},
 		{name: "3p-ECM-dup-reorder-delay", pages: 3, ecm: true, depth: 3,
 			imp: impairment{dup: 0.05, reorder: 0.05, reorderBy: 40 * time.Millisecond, delay: 150 * time.Millisecond, jitter: 30 * time.Millisecond}},
@@ -193,8 +312,8 @@ func TestInteropOursToSpandsp(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "rx.tif")
 			cfg := c.spandspCfg()
 			cfg.RxFile = out
-			peer := newSpandspNode(t, cfg, c.depth)
-			us := newOurNode(t, ourOpts{role: t30.Send, calling: true, syntax: c.syntax(), depth: c.depth, doc: doc, configure: c.configure})
+			peer := newSpandspNode(t, cfg, c.peerSender())
+			us := newOurNode(t, c.ours(t30.Send, doc))
 			ch := &channel{rng: rand.New(rand.NewSource(c.seed)), imp: [2]impairment{c.imp, c.imp}}
 			end := ch.run(t, [2]node{us, peer}, 20*time.Minute)
 			res := us.sess.Result()
@@ -208,6 +327,9 @@ func TestInteropOursToSpandsp(t *testing.T) {
 			}
 			checkPages(t, doc, fromBitmaps(t, bms), res.Format)
 			checkNegotiated(t, c, res)
+			if c.maxDgram > 0 && ch.maxSize[0] > c.maxDgram {
+				t.Errorf("sent a %d-octet datagram to a peer accepting %d", ch.maxSize[0], c.maxDgram)
+			}
 			st := peer.term.Stats()
 			t.Logf("%v %d pages at %d in %.1fs virtual; spandsp saw %d pages, ECM %v, remote %q; %d+%d datagrams, %d+%d lost",
 				res.Format, res.Pages, res.BitRate, end.Seconds(), st.PagesRx, st.ECM, st.RemoteIdent, ch.sent[0], ch.sent[1], ch.dropped[0], ch.dropped[1])
@@ -226,8 +348,8 @@ func TestInteropSpandspToOurs(t *testing.T) {
 			}
 			cfg := c.spandspCfg()
 			cfg.Calling, cfg.TxFile = true, in
-			peer := newSpandspNode(t, cfg, c.depth)
-			us := newOurNode(t, ourOpts{role: t30.Receive, syntax: c.syntax(), depth: c.depth, configure: c.configure})
+			peer := newSpandspNode(t, cfg, c.peerSender())
+			us := newOurNode(t, c.ours(t30.Receive, nil))
 			ch := &channel{rng: rand.New(rand.NewSource(c.seed + 1000)), imp: [2]impairment{c.imp, c.imp}}
 			end := ch.run(t, [2]node{peer, us}, 20*time.Minute)
 			res := us.sess.Result()
@@ -266,5 +388,43 @@ func checkNegotiated(t *testing.T, c interopCase, res t30.Result) {
 	}
 	if res.Pages != c.pages {
 		t.Errorf("%d pages confirmed, want %d", res.Pages, c.pages)
+	}
+}
+
+// TestInteropQuirkyPeer receives from spandsp whose output is rewritten into the known deviations of
+// other T.38 implementations (reference brief §6.3 T38-7), through loss and reordering.
+func TestInteropQuirkyPeer(t *testing.T) {
+	for _, c := range []interopCase{
+		{name: "ECM-MMR", pages: 2, rows: 500, ecm: true, depth: 3, seed: 31,
+			imp: impairment{loss: 0.03, reorder: 0.05, reorderBy: 30 * time.Millisecond, delay: 30 * time.Millisecond}},
+		{name: "noECM-MH", pages: 2, rows: 500, comp: t30.MH, spandspComp: spandsp.CompressMH, depth: 3, seed: 32,
+			imp: impairment{loss: 0.03, delay: 30 * time.Millisecond}},
+		{name: "ECM-v2", pages: 1, rows: 500, ecm: true, depth: 3, version: 2, seed: 33},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			doc := interopDoc(c)
+			in := filepath.Join(t.TempDir(), "tx.tif")
+			if err := spandsp.WriteTIFF(in, toBitmaps(doc.pages), spandsp.TIFFG4); err != nil {
+				t.Fatal(err)
+			}
+			cfg := c.spandspCfg()
+			cfg.Calling, cfg.TxFile = true, in
+			peer := newSpandspNode(t, cfg, c.peerSender())
+			peer.quirks = &quirks{syntax: c.syntax(), noPreamble: true, dataInFCS: true, splitSigEnd: true, extraSigEnds: true, restartAfter: 150}
+			us := newOurNode(t, c.ours(t30.Receive, nil))
+			ch := &channel{rng: rand.New(rand.NewSource(c.seed)), imp: [2]impairment{c.imp, c.imp}}
+			end := ch.run(t, [2]node{peer, us}, 20*time.Minute)
+			res := us.sess.Result()
+			_, code, text := peer.term.Done()
+			if res.Code != t30.OK || code != 0 {
+				t.Fatalf("ours %v %s; spandsp %d %s at %v\ntrace:\n%s", res.Code, res.Detail, code, text, end, trace(us.sess))
+			}
+			checkPages(t, doc, us.sink.kept, res.Format)
+			if us.ep.Receiver.Stats.Restarts != 1 {
+				t.Errorf("receiver stats %+v: the restart at 1 was not seen as one", us.ep.Receiver.Stats)
+			}
+			t.Logf("%v %d pages in %.1fs virtual; rx stats %+v", res.Format, res.Pages, end.Seconds(), us.ep.Receiver.Stats)
+		})
 	}
 }

@@ -17,12 +17,20 @@ type SenderConfig struct {
 	// Depth is the number of secondary IFPs (redundancy) or of parity entries per packet (FEC).
 	// At most 15. Zero with redundancy sends an empty secondary list ("no error correction").
 	Depth int
+	// ImageDepth, if non-zero, overrides Depth for packets carrying fast-modem data (image, TCF, ECM
+	// frames); -1 means none. Control traffic (V.21, indicators) is what a call cannot afford to lose,
+	// while image data has ECM or copy-quality checks behind it, so gateways set the two separately
+	// (Cisco "low-speed"/"high-speed" redundancy; reference brief §0, §1.8). Redundancy only.
+	ImageDepth int
 	// FECSpan is the number of IFPs each parity entry covers (FEC only); Depth*FECSpan <= 15.
 	FECSpan int
 	// MaxDatagram is the peer's T38FaxMaxDatagram, taken as the limit for the whole UDPTL payload
 	// (the strictest reading, reference brief §5 #12); 0 means no limit. Secondaries are dropped,
 	// oldest first, to stay within it.
 	MaxDatagram int
+	// InitialSeq is the first sequence number. Zero is usual; a transport restarted on the same port
+	// (after a re-INVITE) may continue where it was, and tests use it to cross the 65535 -> 0 wrap.
+	InitialSeq uint16
 }
 
 // ErrDatagramTooLarge is returned when even the unprotected packet exceeds the peer's MaxDatagram.
@@ -49,12 +57,14 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 		return nil, fmt.Errorf("t38: unknown recovery %v", cfg.Recovery)
 	case cfg.Depth < 0 || cfg.Depth >= ringSize:
 		return nil, fmt.Errorf("t38: recovery depth %d outside 0..15", cfg.Depth)
+	case cfg.ImageDepth < -1 || cfg.ImageDepth >= ringSize:
+		return nil, fmt.Errorf("t38: image recovery depth %d outside -1..15", cfg.ImageDepth)
 	case cfg.Recovery == RecoveryFEC && (cfg.FECSpan < 1 || cfg.FECSpan*cfg.Depth >= ringSize):
 		return nil, fmt.Errorf("t38: FEC span %d x entries %d outside the 16-packet window", cfg.FECSpan, cfg.Depth)
 	case cfg.MaxDatagram < 0:
 		return nil, errors.New("t38: negative MaxDatagram")
 	}
-	return &Sender{cfg: cfg}, nil
+	return &Sender{cfg: cfg, seq: cfg.InitialSeq}, nil
 }
 
 // SetMaxDatagram changes the peer limit (e.g. after a re-INVITE).
@@ -73,7 +83,11 @@ func (s *Sender) Packet(ifp []byte) ([]byte, error) {
 	n := s.sent
 	if s.cfg.Recovery == RecoveryRedundancy {
 		// Wind-up: only as many secondaries as packets already sent (FreeSWITCH udptl_build_packet).
-		for i := 0; i < s.cfg.Depth && i < n; i++ {
+		depth := s.cfg.Depth
+		if s.cfg.ImageDepth != 0 && isImageData(ifp) {
+			depth = max(s.cfg.ImageDepth, 0)
+		}
+		for i := 0; i < depth && i < n; i++ {
 			p.Secondary = append(p.Secondary, s.ring[(n-1-i)%ringSize])
 		}
 		for s.cfg.MaxDatagram > 0 && len(p.Secondary) > 0 && p.MarshalSize() > s.cfg.MaxDatagram {
@@ -117,6 +131,12 @@ func (s *Sender) Packet(ifp []byte) ([]byte, error) {
 	return out, nil
 }
 
+// isImageData reports whether an encoded IFP is a data packet of a fast modem. The first octet has the
+// same layout in both syntaxes (reference brief §1.2): D T E value(4) 0; T = 1 data, value 0 = V.21.
+func isImageData(ifp []byte) bool {
+	return len(ifp) > 0 && ifp[0]&0x40 != 0 && ifp[0]&0x3E != 0
+}
+
 // xorInto XORs src into dst, zero-extending the shorter (T.38 Annex C).
 func xorInto(dst, src []byte) []byte {
 	for len(dst) < len(src) {
@@ -153,6 +173,11 @@ type Receiver struct {
 	pkt      Packet
 	out      []Delivery
 	Stats    ReceiverStats
+
+	// A packet from far behind, held to see whether the peer restarted its numbering.
+	farHeld bool
+	farSeq  uint16
+	farBuf  []byte
 }
 
 type ringSlot struct {
@@ -184,9 +209,30 @@ func (r *Receiver) Receive(datagram []byte) ([]Delivery, error) {
 		// Includes the same seq as the previous packet: the repeats of key packets are exact copies.
 		if d == -1 {
 			r.Stats.Duplicates++
-		} else {
-			r.Stats.Late++
+			return nil, nil
 		}
+		if d > -ringSize {
+			r.Stats.Late++
+			return nil, nil
+		}
+		// Far behind: no network reorders by 16 packets, but a peer that restarts at 0 or 1 (after a
+		// re-INVITE, reference brief §5 #29) lands here, inside spandsp's 2000 window. Hold the packet;
+		// if the next one continues from it, the peer restarted.
+		if r.farHeld && p.Seq == r.farSeq+1 {
+			r.Stats.Restarts++
+			r.ring = [ringSize]ringSlot{}
+			r.farHeld = false
+			r.store(r.farSeq, r.farBuf)
+			r.out = append(r.out, Delivery{Seq: r.farSeq, IFP: r.ring[r.farSeq%ringSize].buf})
+			break
+		}
+		if !r.farHeld || p.Seq != r.farSeq {
+			r.Stats.Late++
+		} else {
+			r.Stats.Duplicates++
+		}
+		r.farHeld, r.farSeq = true, p.Seq
+		r.farBuf = append(r.farBuf[:0], p.Primary...)
 		return nil, nil
 	case d >= seqWindow || d <= -seqWindow:
 		r.Stats.Restarts++
@@ -198,6 +244,7 @@ func (r *Receiver) Receive(datagram []byte) ([]Delivery, error) {
 		}
 		r.fillGap(p, d)
 	}
+	r.farHeld = false
 	r.store(p.Seq, p.Primary)
 	r.out = append(r.out, Delivery{Seq: p.Seq, IFP: p.Primary})
 	r.expected = p.Seq + 1

@@ -1,7 +1,6 @@
 package t38
 
 import (
-	"fmt"
 	"math/rand"
 	"testing"
 	"time"
@@ -24,6 +23,7 @@ type simCase struct {
 	imp         impairment
 	seed        int64
 	wantRate    int
+	localTCF    bool
 }
 
 func makeDoc(c simCase) *pageSource {
@@ -52,8 +52,10 @@ func runOurs(t *testing.T, c simCase) {
 	if syn == 0 {
 		syn = Syntax1998
 	}
-	tx := newOurNode(t, ourOpts{role: t30.Send, calling: true, syntax: syn, depth: c.depth, maxDgram: c.maxDgram, doc: doc, configure: configureFor(c)})
-	rx := newOurNode(t, ourOpts{role: t30.Receive, syntax: syn, depth: c.depth, maxDgram: c.maxDgram, configure: configureFor(c)})
+	tx := newOurNode(t, ourOpts{role: t30.Send, calling: true, syntax: syn, depth: c.depth, maxDgram: c.maxDgram, doc: doc,
+		localTCF: c.localTCF, configure: configureFor(c)})
+	rx := newOurNode(t, ourOpts{role: t30.Receive, syntax: syn, depth: c.depth, maxDgram: c.maxDgram, localTCF: c.localTCF,
+		configure: configureFor(c)})
 	ch := &channel{rng: rand.New(rand.NewSource(c.seed)), imp: [2]impairment{c.imp, c.imp}}
 	end := ch.run(t, [2]node{tx, rx}, 20*time.Minute)
 	tr, rr := tx.sess.Result(), rx.sess.Result()
@@ -111,6 +113,8 @@ func TestSimOurs(t *testing.T) {
 		{name: "dup-reorder-delay", pages: 3, ecm: true, depth: 3,
 			imp: impairment{dup: 0.05, reorder: 0.05, reorderBy: 40 * time.Millisecond, delay: 150 * time.Millisecond, jitter: 30 * time.Millisecond}},
 		{name: "maxdatagram-72", pages: 1, ecm: true, depth: 3, maxDgram: 72},
+		// T38-8: localTCF on both ends: no TCF bytes cross, the receiver takes training + no-signal as CFR.
+		{name: "localTCF", pages: 2, localTCF: true, comp: t30.MH, wantRate: 14400},
 	}
 	for i, c := range cases {
 		if c.rows == 0 {
@@ -126,5 +130,3 @@ func TestSimOurs(t *testing.T) {
 		})
 	}
 }
-
-var _ = fmt.Sprint

@@ -108,7 +108,10 @@ type Terminal struct {
 	rxFrame     []byte
 	lastRx      time.Duration
 	rxIFP       IFP
-	InvalidIFPs int // received IFPs that did not decode and were dropped
+	rxIndUsed   bool   // the last training indicator has already produced EventTrained
+	endIFP      []byte // the IFP that ended the last carrier, to spot its repeats
+	rxRaw       []byte // the IFP being processed (nil from the backstop)
+	InvalidIFPs int    // received IFPs that did not decode and were dropped
 
 	// double-buffered outputs: Take* hands one side out and starts filling the other
 	outs     [2][]Out
@@ -148,9 +151,9 @@ var _ t30.FrontEnd = (*Terminal)(nil)
 func (t *Terminal) Receive(mode t30.RxMode) {
 	t.mode = mode
 	// A training indicator that arrived before the engine asked for the fast modem still counts.
-	if (mode.Kind == t30.RxHDLC || mode.Kind == t30.RxData) && t.rxCarrier == 0 {
+	if (mode.Kind == t30.RxHDLC || mode.Kind == t30.RxData) && t.rxCarrier == 0 && !t.rxIndUsed {
 		if m, r, ok := trainedBy(t.rxInd); ok && m == mode.Modulation && r == mode.BitRate {
-			t.rxCarrier, t.rxRate = m, r
+			t.rxCarrier, t.rxRate, t.rxIndUsed = m, r, true
 			t.event(t30.Event{Kind: t30.EventTrained, Modulation: m, BitRate: r})
 		}
 	}
@@ -470,12 +473,19 @@ func (t *Terminal) Input(now time.Duration, b []byte) error {
 		t.now = now
 	}
 	t.lastRx = now
+	t.rxRaw = nil
+	if t.rxCarrier == 0 && t.endIFP != nil && string(b) == string(t.endIFP) {
+		// A copy of the packet that ended the carrier, under a fresh sequence number: some peers
+		// repeat their end markers that way (reference brief §1.4).
+		return nil
+	}
 	p := &t.rxIFP
 	if err := p.Unmarshal(b, t.cfg.Syntax); err != nil {
 		// Unknown values or garbage: drop the packet, keep the call (spandsp t38_core.c).
 		t.InvalidIFPs++
 		return fmt.Errorf("%w: %w", ErrIFPDropped, err)
 	}
+	t.rxRaw = b
 	if p.Indicator != 0 {
 		t.rxIndicator(p.Indicator)
 		return nil
@@ -512,7 +522,7 @@ func (t *Terminal) Input(now time.Duration, b []byte) error {
 		if t.rxCarrier != 0 {
 			t.endCarrier()
 		}
-		t.rxCarrier, t.rxRate = mod, rate
+		t.rxCarrier, t.rxRate, t.rxIndUsed = mod, rate, true
 		t.event(t30.Event{Kind: t30.EventTrained, Modulation: mod, BitRate: rate})
 	}
 	t.rxFields(p.Fields, t.mode.Kind == t30.RxHDLC)
@@ -523,7 +533,7 @@ func (t *Terminal) rxIndicator(ind Indicator) {
 	if ind == t.rxInd {
 		return // a repeat (T.38 terminals send every indicator several times)
 	}
-	t.rxInd = ind
+	t.rxInd, t.rxIndUsed = ind, false
 	if t.rxCarrier != 0 {
 		// A new indicator means the previous signal has ended, whatever end marker went missing.
 		t.endCarrier()
@@ -544,7 +554,7 @@ func (t *Terminal) rxIndicator(ind Indicator) {
 			return
 		}
 		if m == t.mode.Modulation && r == t.mode.BitRate {
-			t.rxCarrier, t.rxRate = m, r
+			t.rxCarrier, t.rxRate, t.rxIndUsed = m, r, true
 			t.event(t30.Event{Kind: t30.EventTrained, Modulation: m, BitRate: r})
 		} else {
 			t.event(t30.Event{Kind: t30.EventTrainingFailed, Modulation: m, BitRate: r})
@@ -563,7 +573,7 @@ func (t *Terminal) rxFields(fields []Field, hdlc bool) {
 		}
 		switch f.Type {
 		case FieldHDLCData:
-			if hdlc {
+			if hdlc && len(f.Data) > 0 {
 				t.frameData(f.Data)
 			}
 		case FieldHDLCFCSOK, FieldHDLCFCSBad, FieldHDLCFCSOKSigEnd, FieldHDLCFCSBadSigEnd:
@@ -637,5 +647,6 @@ func (t *Terminal) endCarrier() {
 	}
 	m, r := t.rxCarrier, t.rxRate
 	t.rxCarrier, t.rxRate = 0, 0
+	t.endIFP = append(t.endIFP[:0], t.rxRaw...)
 	t.event(t30.Event{Kind: t30.EventCarrierDown, Modulation: m, BitRate: r})
 }

@@ -130,6 +130,18 @@ func TestTerminalTCFAndPage(t *testing.T) {
 		t.Errorf("TCF done at %v, sig-end at %v, want %v", done[0], last.at, want)
 	}
 
+	// localTCF (T.38 §8.1): training, then no-signal once the TCF time has passed; no TCF bytes.
+	term = newTerm(t, TerminalConfig{Syntax: Syntax2002, RateManagement: LocalTCF})
+	term.Transmit(t30.Tx{Kind: t30.TxData, Modulation: t30.V29, BitRate: 9600, Data: make([]byte, 1800), TCF: true})
+	pkts, done = drain(t, term, Syntax2002)
+	var trace []string
+	for _, p := range pkts {
+		trace = append(trace, fmt.Sprintf("%v %v", p.at, &p.ifp))
+	}
+	if want := "0s indicator no-signal|75ms indicator v29-9600-training|1.809s indicator no-signal"; strings.Join(trace, "|") != want || done[0] != 1809*time.Millisecond {
+		t.Errorf("localTCF: %q done %v", trace, done)
+	}
+
 	// A page with short training gets >= 40 ms of zero fill after its data (brief §5 #24).
 	term = newTerm(t, TerminalConfig{})
 	page := bytes.Repeat([]byte{0x12, 0x34}, 500)
@@ -236,6 +248,9 @@ func TestTerminalReceiveTolerances(t *testing.T) {
 		{"localTCF", t30.RxMode{Kind: t30.RxData, Modulation: t30.V27ter, BitRate: 4800}, []IFP{
 			ind(IndicatorV27ter4800Training), ind(IndicatorNoSignal)},
 			[]string{"trained V.27ter 4800", "carrier down V.27ter 4800"}},
+		{"end packet repeated with fresh seq", v21mode, []IFP{ind(IndicatorV21Preamble), v21(fd(FieldHDLCData, 0xFF, 0xC8)),
+			v21(fd(FieldHDLCData, 0x31), fd(FieldHDLCFCSOKSigEnd)), v21(fd(FieldHDLCData, 0x31), fd(FieldHDLCFCSOKSigEnd))},
+			[]string{"carrier up V.21 300", "HDLC frame FF138C ok=true", "carrier down V.21 300"}},
 		{"tones", v21mode, []IFP{ind(IndicatorCED), ind(IndicatorCED), ind(IndicatorCNG)}, []string{"tone CED", "tone CNG"}},
 		{"receiver off", t30.RxMode{Kind: t30.RxOff}, []IFP{ind(IndicatorV21Preamble), v21(fd(FieldHDLCData, 0xFF), fd(FieldHDLCFCSOK))}, nil},
 	}
@@ -246,6 +261,23 @@ func TestTerminalReceiveTolerances(t *testing.T) {
 		if strings.Join(got, "|") != strings.Join(c.want, "|") {
 			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
 		}
+	}
+}
+
+func TestTerminalStaleTraining(t *testing.T) {
+	// TCF, then the engine asks for the page at the same rate: the TCF's training indicator must not
+	// count as the page's training, nor a stray end marker end the page before it starts.
+	term := newTerm(t, TerminalConfig{})
+	mode := t30.RxMode{Kind: t30.RxData, Modulation: t30.V17, BitRate: 14400}
+	term.Receive(mode)
+	tcf := IFP{Data: DataV17_14400, Fields: []Field{fd(FieldT4NonECMData, 0, 0), fd(FieldT4NonECMSigEnd)}}
+	got := feed(t, term, 0, ind(IndicatorV17_14400LongTraining), tcf)
+	mode.ShortTrain = true
+	term.Receive(mode)
+	got = append(got, evStrings(term.TakeEvents())...)
+	got = append(got, feed(t, term, time.Second, IFP{Data: DataV17_14400, Fields: []Field{fd(FieldT4NonECMSigEnd)}})...)
+	if strings.Join(got, "|") != "trained V.17 14400|data 0000|carrier down V.17 14400" {
+		t.Errorf("events %q", got)
 	}
 }
 

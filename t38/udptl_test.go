@@ -232,6 +232,28 @@ func TestReceiverSequencing(t *testing.T) {
 	if r.Stats.Duplicates != 1 || r.Stats.Late != 1 || r.Stats.Restarts != 1 || r.Stats.Recovered != 1 {
 		t.Errorf("stats %+v", r.Stats)
 	}
+	// A peer restarting its numbering at 1 after 100 packets: within the 2000 window, but two packets
+	// in a row from far behind are a restart, not lateness.
+	var rs Receiver
+	for _, d := range [][]byte{mk(99, in[0]), mk(100, in[1], in[0]), mk(1, in[2]), mk(1, in[2]), mk(2, in[3], in[2]), mk(3, in[4], in[3])} {
+		_, _ = rs.Receive(d)
+	}
+	if rs.Stats.Restarts != 1 || rs.expected != 4 {
+		t.Errorf("restart at 1: stats %+v, expecting %d", rs.Stats, rs.expected)
+	}
+	// One stray old packet alone is just late.
+	var rl Receiver
+	for _, d := range [][]byte{mk(99, in[0]), mk(100, in[1]), mk(50, in[2]), mk(101, in[3])} {
+		out, _ := rl.Receive(d)
+		for _, dl := range out {
+			if dl.Seq == 50 {
+				t.Error("stray old packet delivered")
+			}
+		}
+	}
+	if rl.Stats.Restarts != 0 || rl.expected != 102 {
+		t.Errorf("stray: stats %+v", rl.Stats)
+	}
 	// A peer that wraps 0xFFFF -> 0x0001: no packet 0 is invented or reported lost.
 	var g Receiver
 	for _, d := range [][]byte{mk(65535, in[1], in[0]), mk(1, in[2], in[1])} {
@@ -303,5 +325,25 @@ func BenchmarkUDPTLRoundTrip(b *testing.B) {
 		if _, err := r.Receive(d); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestSenderImageDepth(t *testing.T) {
+	s, _ := NewSender(SenderConfig{Depth: 3, ImageDepth: -1})
+	v21, _ := (&IFP{Data: DataV21, Fields: []Field{{FieldHDLCData, []byte{0xFF}}}}).Marshal(Syntax1998)
+	img, _ := (&IFP{Data: DataV17_14400, Fields: []Field{{FieldHDLCData, []byte{0xFF}}}}).Marshal(Syntax1998)
+	ind, _ := (&IFP{Indicator: IndicatorV17_14400LongTraining}).Marshal(Syntax1998)
+	for i, c := range []struct {
+		ifp  []byte
+		want int
+	}{{ind, 0}, {v21, 1}, {v21, 2}, {img, 0}, {img, 0}, {v21, 3}, {ind, 3}} {
+		d, _ := s.Packet(c.ifp)
+		var p Packet
+		if err := p.Unmarshal(d); err != nil || len(p.Secondary) != c.want {
+			t.Errorf("packet %d: %d secondaries, want %d (%v)", i, len(p.Secondary), c.want, err)
+		}
+	}
+	if _, err := NewSender(SenderConfig{ImageDepth: -2}); err == nil {
+		t.Error("ImageDepth -2 accepted")
 	}
 }
