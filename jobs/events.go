@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -97,7 +98,8 @@ func (p *Pipeline) Replay(ctx context.Context, partnerID, eventID string) error 
 
 type deliverWorker struct {
 	river.WorkerDefaults[DeliverArgs]
-	p *Pipeline
+	p   *Pipeline
+	due sync.Map // job ID -> the retry time Work logged, for NextRetry to hand to River
 }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
@@ -118,6 +120,9 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	ev.EventID, ev.Attempt = job.Args.EventID, attempts+1
 	a := p.deliverer.Deliver(ctx, ev)
+	if ctx.Err() != nil {
+		return ctx.Err() // stopping: not the endpoint's failure; River runs the job again
+	}
 
 	last := !a.Delivered && job.Attempt >= job.MaxAttempts
 	status, next := "pending", any(nil)
@@ -127,8 +132,10 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	case last:
 		status = "failed"
 	default:
+		// The retry is due a policy delay after this attempt started, by the injectable clock.
 		if due, ok := p.policy.Next(job.Attempt, a.At); ok {
 			next = due
+			w.due.Store(job.ID, due)
 		}
 	}
 	var code, errText, response any
@@ -157,6 +164,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		return err
 	})
 	if err != nil {
+		w.due.Delete(job.ID)
 		return fmt.Errorf("jobs: record delivery attempt: %w", err)
 	}
 	outcome := status
@@ -171,12 +179,15 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	return errors.New(a.Error) // River schedules the retry at NextRetry
 }
 
-// NextRetry follows the webhook policy, counted from the end of the failed attempt by the pipeline's
-// clock (the injectable one: tests move it to walk the schedule).
+// NextRetry hands River the retry time Work logged as next_attempt_at, so the delivery log and the
+// job agree. Without one (the log write failed) it follows the policy from now.
 func (w *deliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
+	if due, ok := w.due.LoadAndDelete(job.ID); ok {
+		return due.(time.Time)
+	}
 	due, ok := w.p.policy.Next(job.Attempt, w.p.now())
 	if !ok {
-		return time.Time{} // not reached: the last attempt marks the event failed and returns nil
+		return time.Time{} // River's default policy
 	}
 	return due
 }

@@ -472,6 +472,10 @@ func TestWebhookRetrySchedule(t *testing.T) {
 		if ev.Kind != river.EventKindJobFailed || !ev.Job.ScheduledAt.Equal(at.Add(delay)) {
 			t.Fatalf("attempt %d: job %s, next at %v, want %v", n+1, ev.Kind, ev.Job.ScheduledAt, at.Add(delay))
 		}
+		var logged time.Time
+		if err := b.st.QueryRow(ctx, `SELECT next_attempt_at FROM webhook_events WHERE id = $1`, id).Scan(&logged); err != nil || !logged.Equal(ev.Job.ScheduledAt) {
+			t.Fatalf("delivery log says next at %v (%v), River %v", logged, err, ev.Job.ScheduledAt)
+		}
 		if err := b.pipe.Replay(ctx, p.ID, id); !errors.Is(err, ErrEventPending) {
 			t.Fatalf("replay while retries are scheduled: %v", err)
 		}
