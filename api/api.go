@@ -42,6 +42,10 @@ type Config struct {
 	// FileURL returns the download link of a received fax's PDF (the inbox's fileUrl); nil leaves
 	// fileUrl null. The inbound-pipeline work provides the signed-token link.
 	FileURL func(fax store.InboundFax) string
+	// OpenFile checks a fileUrl token and returns the fax's PDF, for GET /inbox/{id}/file (which needs
+	// no partner key: the token is the credential). It returns an error wrapping ErrFileToken for a bad
+	// or expired token and store.ErrNotFound for an unknown or purged fax. nil: the route answers 404.
+	OpenFile func(ctx context.Context, faxID, token string) (store.File, error)
 	// Metrics registers the API's Prometheus collectors; nil registers none.
 	Metrics prometheus.Registerer
 }
@@ -93,6 +97,7 @@ func (a *API) Mount(root *mux.Router) {
 	r.Handle("/credits", a.auth(a.createCheckout)).Methods(http.MethodPost)
 	r.Handle("/inbox", a.auth(a.listInbox)).Methods(http.MethodGet)
 	r.Handle("/usage", a.auth(a.getUsage)).Methods(http.MethodGet)
+	r.HandleFunc("/inbox/{id}/file", a.serveFile).Methods(http.MethodGet)
 	// Everything else under Prefix gets the JSON envelope: 405 (with Allow) for a known path and another
 	// method, 404 otherwise. A last catch-all route does this rather than mux's NotFoundHandler and
 	// MethodNotAllowedHandler, because gorilla/mux v1.8 answers 404 for a method mismatch on a subrouter
@@ -107,7 +112,13 @@ func (a *API) Mount(root *mux.Router) {
 		return nil
 	})
 	r.PathPrefix("/").Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if methods, ok := allowed[r.URL.Path]; ok {
+		methods, ok := allowed[r.URL.Path]
+		for tpl, m := range allowed { // templated paths ({id}) match by shape
+			if !ok && strings.Contains(tpl, "{") && sameShape(tpl, r.URL.Path) {
+				methods, ok = m, true
+			}
+		}
+		if ok {
 			w.Header().Set("Allow", strings.Join(methods, ", "))
 			a.writeError(w, r, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "", "%s is not allowed on %s; use %s",
 				r.Method, r.URL.Path, strings.Join(methods, ", ")))
@@ -115,6 +126,71 @@ func (a *API) Mount(root *mux.Router) {
 		}
 		a.writeError(w, r, errorf(http.StatusNotFound, CodeNotFound, "", "no endpoint %s %s", r.Method, r.URL.Path))
 	}))
+}
+
+// sameShape reports whether path matches a route template segment by segment ({x} matches any one).
+func sameShape(tpl, path string) bool {
+	ts, ps := strings.Split(tpl, "/"), strings.Split(path, "/")
+	if len(ts) != len(ps) {
+		return false
+	}
+	for i := range ts {
+		if !strings.HasPrefix(ts[i], "{") && ts[i] != ps[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// ErrFileToken is wrapped by OpenFile's error for a fileUrl token that is malformed, forged or expired.
+var ErrFileToken = errors.New("api: invalid or expired file token")
+
+// GET /inbox/{id}/file?token=: the received fax as PDF, authorised by the signed token in its fileUrl.
+func (a *API) serveFile(w http.ResponseWriter, r *http.Request) {
+	id, token := mux.Vars(r)["id"], r.URL.Query().Get("token")
+	if a.cfg.OpenFile == nil {
+		a.writeError(w, r, errorf(http.StatusNotFound, CodeFileNotFound, "", "fax files are not served by this server"))
+		return
+	}
+	if token == "" {
+		a.writeError(w, r, errorf(http.StatusUnauthorized, CodeInvalidFileToken, "token", "the token query parameter is required; use the fileUrl from the inbox"))
+		return
+	}
+	f, err := a.cfg.OpenFile(r.Context(), id, token)
+	switch {
+	case errors.Is(err, ErrFileToken):
+		a.writeError(w, r, errorf(http.StatusUnauthorized, CodeInvalidFileToken, "token", "this file link is invalid or has expired; fetch a fresh fileUrl from the inbox"))
+		return
+	case errors.Is(err, store.ErrNotFound):
+		a.writeError(w, r, errorf(http.StatusNotFound, CodeFileNotFound, "", "no file for fax %s (it may have been purged after the retention period)", id))
+		return
+	case err != nil:
+		a.writeError(w, r, err)
+		return
+	}
+	ct := f.ContentType
+	if ct == "" {
+		ct = "application/pdf"
+	}
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Content-Length", strconv.Itoa(len(f.Data)))
+	h.Set("Content-Disposition", `inline; filename="`+sanitizeFilename(id)+`.pdf"`)
+	h.Set("Cache-Control", "private, no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(f.Data)
+	}
+}
+
+func sanitizeFilename(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 128 && (r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return r
+		}
+		return '_'
+	}, s)
 }
 
 func (a *API) serveOpenAPI(w http.ResponseWriter, r *http.Request) {

@@ -38,6 +38,8 @@ const (
 	CodeNoNumbersAvailable = "no_numbers_available"   // 404: no free number in that area code and tier
 	CodeNumberNotFound     = "number_not_found"       // 404: the user has no active number
 	CodeNotImplemented     = "not_implemented"        // 501: the endpoint exists in the contract but not yet here
+	CodeInvalidFileToken   = "invalid_file_token"     // 401: a fileUrl token that is missing, forged or expired
+	CodeFileNotFound       = "file_not_found"         // 404: no such fax file, or it was purged
 	CodeInternal           = "internal_error"         // 500: a bug or an outage on our side
 )
 
