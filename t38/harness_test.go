@@ -295,7 +295,7 @@ func newOurNode(t *testing.T, o ourOpts) *ourNode {
 	if o.localTCF {
 		rm = LocalTCF
 	}
-	term, err := NewTerminal(TerminalConfig{Syntax: o.syntax, MaxDatagram: o.maxDgram, RateManagement: rm})
+	term, err := NewTerminal(TerminalConfig{Syntax: o.syntax, MaxDatagram: o.maxDgram, RateManagement: rm, KeepAlive: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

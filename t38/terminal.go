@@ -27,6 +27,11 @@ type TerminalConfig struct {
 	// far gateway that missed the first copies still learns of it (reference brief §5 #19). Zero
 	// means 3 s.
 	CNGRepeat time.Duration
+	// KeepAlive, if set, repeats the current indicator whenever nothing has been sent for that long
+	// while idle (spandsp T38_TERMINAL_OPTION_REGULAR_INDICATORS), so NAT pinholes stay open and
+	// SBCs that drop media-inactive calls after 30-60 s keep the call (reference brief §5 #17, #18).
+	// About 2 s suits SIP trunks; zero sends nothing extra.
+	KeepAlive time.Duration
 }
 
 // Out is one IFP ready to go out at time At. Count is how many copies of the same UDPTL packet to send
@@ -91,6 +96,8 @@ type Terminal struct {
 	off      int           // offset in the current frame or data
 	pad      int           // zero octets of fill still to send
 	lastInd  Indicator     // last indicator sent
+	lastTxAt time.Duration // when the last packet went out
+	sentAny  bool
 	idleAt   time.Duration // pending no-signal after a burst, if idlePend
 	idlePend bool
 	scratch  []byte
@@ -183,6 +190,8 @@ func (t *Terminal) Deadline() (time.Duration, bool) {
 		take(max(t.queue[0].at, t.freeAt))
 	case t.idlePend:
 		take(t.idleAt)
+	case t.cfg.KeepAlive > 0 && t.sentAny:
+		take(t.lastTxAt + t.cfg.KeepAlive)
 	}
 	if t.rxCarrier != 0 {
 		take(t.lastRx + midReceiveLimit)
@@ -212,6 +221,9 @@ func (t *Terminal) Advance(now time.Duration) {
 		if t.lastInd != IndicatorNoSignal {
 			t.sendIndicator(t.idleAt, IndicatorNoSignal)
 		}
+	}
+	for !t.active && len(t.queue) == 0 && !t.idlePend && t.cfg.KeepAlive > 0 && t.sentAny && t.lastTxAt+t.cfg.KeepAlive <= now {
+		t.sendIndicatorCount(t.lastTxAt+t.cfg.KeepAlive, t.lastInd, 1)
 	}
 	if t.rxCarrier != 0 && now-t.lastRx >= midReceiveLimit {
 		// spandsp MID_RX_TIMEOUT: a peer that stops sending mid-receive has dropped its carrier.
@@ -426,6 +438,7 @@ func (t *Terminal) emit(at time.Duration, count int) {
 	}
 	t.outArena[s] = b
 	t.outs[s] = append(t.outs[s], Out{At: at, IFP: b[start:len(b):len(b)], Count: count})
+	t.lastTxAt, t.sentAny = at, true
 }
 
 // TakePackets returns the IFPs produced since the last call, in order. The slice and the IFP bytes are

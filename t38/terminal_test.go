@@ -391,3 +391,29 @@ func TestTerminalAllocs(t *testing.T) {
 		t.Errorf("%v allocations per page, want ~0", n)
 	}
 }
+
+func TestTerminalKeepAlive(t *testing.T) {
+	term := newTerm(t, TerminalConfig{KeepAlive: 2 * time.Second})
+	term.Transmit(t30.Tx{Kind: t30.TxSilence, Duration: 75 * time.Millisecond})
+	term.Transmit(t30.Tx{Kind: t30.TxCED, Duration: time.Second})
+	for now := time.Duration(0); now <= 10*time.Second; now += 100 * time.Millisecond {
+		term.Advance(now)
+	}
+	var trace []string
+	for _, o := range term.TakePackets() {
+		var p IFP
+		_ = p.Unmarshal(o.IFP, Syntax1998)
+		trace = append(trace, fmt.Sprintf("%v %v x%d", o.At, &p, o.Count))
+	}
+	want := "75ms indicator no-signal x3|275ms indicator ced x3|2.275s indicator ced x1|4.275s indicator ced x1|6.275s indicator ced x1|8.275s indicator ced x1"
+	if strings.Join(trace, "|") != want {
+		t.Errorf("keep-alive trace %q", trace)
+	}
+	{
+		term2 := newTerm(t, TerminalConfig{})
+		term2.Advance(time.Minute)
+		if _, ok := term2.Deadline(); ok || len(term2.TakePackets()) != 0 {
+			t.Error("idle terminal without keep-alive sends")
+		}
+	}
+}
