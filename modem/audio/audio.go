@@ -86,7 +86,7 @@ func New(law g711.Law) *Transport {
 		law:    law,
 		mode:   t30.RxMode{Kind: t30.RxOff},
 		v21rx:  v21.NewRx(),
-		v21def: hdlc.NewDeframer(0),
+		v21def: newV21Deframer(),
 		tones:  tone.NewDetector(),
 		bits:   make([]byte, 0, 512),
 		evs:    make([]statusAt, 0, 8),
@@ -171,4 +171,12 @@ func (t *Transport) String() string {
 		cur = t.cur.tx.Kind.String()
 	}
 	return fmt.Sprintf("audio: rx %v, tx %s, %d queued", t.mode, cur, len(t.queue))
+}
+
+// newV21Deframer returns the deframer for T.30 control frames; a frame rebuilt across a lost packet
+// must also look like a T.30 frame: address 0xFF, control 0x03 or 0x13 (T.30 §5.3.4).
+func newV21Deframer() *hdlc.Deframer {
+	d := hdlc.NewDeframer(0)
+	d.Check = func(f []byte) bool { return len(f) >= 3 && f[0] == 0xFF && f[1]&0xEF == 0x03 }
+	return d
 }

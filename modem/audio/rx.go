@@ -198,7 +198,10 @@ func (t *Transport) RxFillin(n int) {
 	if t.txBusy {
 		return
 	}
-	t.v21rx.Fillin(n)
+	// A lost packet costs V.21 six bits: let the deframer rebuild the frame around them.
+	if k := t.v21rx.Fillin(n); k > 0 && (t.mode.Kind == t30.RxV21 || t.fastSt != fastTrained) {
+		t.v21def.PutGap(k)
+	}
 	if t.fast != nil {
 		t.fast.fillin(n)
 	}

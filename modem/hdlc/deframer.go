@@ -47,6 +47,11 @@ const minFrame = 4
 // Deframer recovers frames from a line bit stream: flag hunt, zero-bit removal, FCS check, aborts,
 // and a size limit. It never allocates after NewDeframer.
 type Deframer struct {
+	// Check, if set, must accept a frame rebuilt across a gap (see PutGap) before it is reported;
+	// T.30 uses it to demand the 0xFF address and a 0x03/0x13 control field, which makes a false
+	// repair far less likely than the FCS alone.
+	Check func(frame []byte) bool
+
 	buf     []byte
 	max     int
 	nbits   int // bits collected in the current frame
@@ -56,6 +61,14 @@ type Deframer struct {
 	told    bool
 	tooLong bool
 	frame   []byte
+
+	// Gap repair: the line bits since the last flag, and where a gap of unknown bits fell.
+	raw    []byte
+	gapAt  int
+	gapLen int
+	gaps   int
+	rep    []byte // repaired frame
+	cand   []byte // candidate being checked
 }
 
 // NewDeframer returns a deframer accepting frames up to maxLen octets without FCS (MaxFrame if
@@ -64,8 +77,17 @@ func NewDeframer(maxLen int) *Deframer {
 	if maxLen <= 0 {
 		maxLen = MaxFrame
 	}
-	return &Deframer{buf: make([]byte, maxLen+2+1), max: maxLen + 2}
+	return &Deframer{
+		buf:  make([]byte, maxLen+2+1),
+		max:  maxLen + 2,
+		raw:  make([]byte, 0, maxRawBits(maxLen)),
+		rep:  make([]byte, 0, maxLen+2),
+		cand: make([]byte, 0, maxLen+3),
+	}
 }
+
+// maxRawBits bounds the line bits of one frame: data and FCS with worst-case stuffing, plus a flag.
+func maxRawBits(maxLen int) int { return (maxLen+2)*8*6/5 + 16 }
 
 // Frame returns the frame reported by the last FrameOK or FrameBad, without the FCS. The slice is
 // valid until the next PutBit.
@@ -75,10 +97,30 @@ func (d *Deframer) Frame() []byte { return d.frame }
 func (d *Deframer) Reset() {
 	d.nbits, d.ones, d.synced, d.flags, d.told, d.tooLong = 0, 0, false, 0, false, false
 	d.frame = nil
+	d.raw, d.gaps = d.raw[:0], 0
+}
+
+// PutGap tells the deframer that n line bits were lost here (a lost packet bridged by the modem's
+// fill-in: 6 bits per 20 ms at V.21's 300 bit/s). If the frame around the gap then fails its FCS,
+// the deframer tries every value of the n-1, n or n+1 missing bits, and reports the frame as good
+// if exactly one rebuilt frame passes the FCS (and Check). A lost packet then costs no V.21 frame —
+// the most fragile part of fax over G.711 with packet loss. Frames with more than one gap are not
+// repaired (the search would grow too large to trust the FCS).
+func (d *Deframer) PutGap(n int) {
+	if n <= 0 || !d.synced {
+		return
+	}
+	d.gaps++
+	d.gapAt, d.gapLen = len(d.raw), n
+	// Do not let ones on both sides of the gap join into a false flag or abort.
+	d.ones = 0
 }
 
 // PutBit feeds one line bit (only bit 0 of bit is used).
 func (d *Deframer) PutBit(bit int) Status {
+	if d.synced && len(d.raw) < cap(d.raw) {
+		d.raw = append(d.raw, byte(bit&1))
+	}
 	if bit&1 == 1 {
 		d.ones++
 		if d.ones == 7 {
@@ -87,6 +129,7 @@ func (d *Deframer) PutBit(bit int) Status {
 				st = Abort
 			}
 			d.synced, d.nbits, d.flags, d.told = false, 0, 0, false
+			d.raw, d.gaps = d.raw[:0], 0
 			return st
 		}
 		return None
@@ -136,6 +179,16 @@ func (d *Deframer) flag() Status {
 	wasSynced := d.synced
 	tooLong := d.tooLong
 	d.synced, d.nbits, d.tooLong = true, 0, false
+	// The line bits of the frame that just ended: everything since the last flag but this flag.
+	raw := d.raw[:max(0, len(d.raw)-8)]
+	gaps, gapAt, gapLen := d.gaps, d.gapAt, d.gapLen
+	d.raw, d.gaps = d.raw[:0], 0
+	if wasSynced && gaps == 1 && gapAt <= len(raw) && len(raw) >= 8*minFrame-8 {
+		if st, ok := d.repair(raw, gapAt, gapLen, n, tooLong); ok {
+			d.flags = 0
+			return st
+		}
+	}
 	if !wasSynced || n <= 0 {
 		d.flags++
 		if d.flags >= FramingOK && !d.told {
@@ -158,4 +211,102 @@ func (d *Deframer) flag() Status {
 		return FrameOK
 	}
 	return FrameBad
+}
+
+// repair handles a frame that had one gap. If the frame as received is good it is reported as
+// usual; otherwise every filling of the gap is tried. It returns ok false to fall back to the
+// normal handling.
+func (d *Deframer) repair(raw []byte, gapAt, gapLen, n int, tooLong bool) (Status, bool) {
+	if !tooLong && n%8 == 0 && n/8 >= minFrame && n/8 <= d.max && CheckFCS(d.buf[:n/8]) {
+		return None, false // the gap did not hurt (it fell in fill); report normally
+	}
+	found := 0
+	for _, g := range [3]int{gapLen, gapLen - 1, gapLen + 1} {
+		if g < 0 || g > 12 {
+			continue
+		}
+		for p := 0; p < 1<<g; p++ {
+			f, ok := d.destuff(raw, gapAt, g, p)
+			if !ok || len(f) < minFrame || !CheckFCS(f) {
+				continue
+			}
+			f = f[:len(f)-2]
+			if d.Check != nil && !d.Check(f) {
+				continue
+			}
+			if found == 0 {
+				d.rep = append(d.rep[:0], f...)
+				found = 1
+			} else if !bytesEqual(d.rep, f) {
+				return None, false // ambiguous: do not guess
+			}
+		}
+	}
+	if found == 0 {
+		return None, false
+	}
+	d.frame = d.rep
+	return FrameOK, true
+}
+
+// destuff rebuilds the octets of raw with g bits of pattern p inserted at gapAt, removing stuffed
+// zeros. ok is false for a bit pattern that is not a valid frame body (six ones, or not whole
+// octets, or too long).
+func (d *Deframer) destuff(raw []byte, gapAt, g, p int) ([]byte, bool) {
+	out := d.cand[:0]
+	var acc byte
+	nb, ones := 0, 0
+	put := func(b byte) bool {
+		if ones == 5 {
+			ones = 0
+			return b == 0 // must be a stuffed zero
+		}
+		if b == 1 {
+			ones++
+		} else {
+			ones = 0
+		}
+		acc |= b << nb
+		nb++
+		if nb == 8 {
+			if len(out) == cap(out) {
+				return false
+			}
+			out = append(out, acc)
+			acc, nb = 0, 0
+		}
+		return true
+	}
+	for i := 0; i <= len(raw); i++ {
+		if i == gapAt {
+			for k := g - 1; k >= 0; k-- {
+				if !put(byte(p>>k) & 1) {
+					return nil, false
+				}
+			}
+		}
+		if i == len(raw) {
+			break
+		}
+		if !put(raw[i]) {
+			return nil, false
+		}
+	}
+	if nb != 0 {
+		return nil, false
+	}
+	d.cand = out[:0]
+	return out, true
+}
+
+func bytesEqual(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -229,8 +229,16 @@ func FuzzDeframer(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		d := NewDeframer(64)
-		for _, by := range in {
+		d.Check = func(f []byte) bool { return len(f) > 0 && f[0] == 0xFF }
+		gapAt := -1
+		if len(in) > 0 {
+			gapAt = int(in[0]) * 3 // exercise the gap repair too
+		}
+		for k, by := range in {
 			for i := range 8 {
+				if 8*k+i == gapAt {
+					d.PutGap(6)
+				}
 				st := d.PutBit(int(by >> i))
 				if st == FrameOK {
 					fr := d.Frame()
@@ -259,6 +267,63 @@ func BenchmarkDeframer(b *testing.B) {
 	for b.Loop() {
 		for _, x := range bits {
 			d.PutBit(x)
+		}
+	}
+}
+
+func TestGapRepair(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	t30Check := func(f []byte) bool { return len(f) >= 3 && f[0] == 0xFF && f[1]&0xEF == 0x03 }
+	repaired, tried := 0, 0
+	for trial := 0; trial < 300; trial++ {
+		fr := []byte{0xFF, 0x13}
+		for range 1 + r.IntN(35) {
+			fr = append(fr, byte(r.Uint32()))
+		}
+		bits := frameBits(t, 6, fr)
+		// Drop g bits somewhere inside the frame (after the 6 preamble flags, before the closing
+		// flags) and tell the deframer a 6-bit gap happened there.
+		g := 5 + r.IntN(3)
+		start := 8*6 + 1 + r.IntN(len(bits)-8*6-8*2-g-2)
+		d := NewDeframer(0)
+		d.Check = t30Check
+		var got []result
+		for i := 0; i < len(bits); i++ {
+			if i == start {
+				d.PutGap(6)
+				i += g - 1
+				continue
+			}
+			if st := d.PutBit(bits[i]); st != None && st != Preamble {
+				got = append(got, result{st, append([]byte(nil), d.Frame()...)})
+			}
+		}
+		tried++
+		for _, x := range got {
+			if x.st == FrameOK {
+				if !bytes.Equal(x.frame, fr) {
+					t.Fatalf("trial %d: repaired to a wrong frame % X, want % X", trial, x.frame, fr)
+				}
+				repaired++
+			}
+		}
+	}
+	t.Logf("repaired %d of %d frames with a lost 5-7 bit stretch", repaired, tried)
+	if repaired < tried*9/10 {
+		t.Fatalf("repaired only %d of %d", repaired, tried)
+	}
+	// Two gaps in one frame are not repaired.
+	fr := []byte{0xFF, 0x13, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	bits := frameBits(t, 4, fr)
+	d := NewDeframer(0)
+	for i := 0; i < len(bits); i++ {
+		if i == 50 || i == 90 {
+			d.PutGap(6)
+			i += 5
+			continue
+		}
+		if d.PutBit(bits[i]) == FrameOK {
+			t.Fatal("frame with two gaps reported good")
 		}
 	}
 }

@@ -165,15 +165,20 @@ func (r *Rx) Put(samples []int16, bits []byte) []byte {
 }
 
 // Fillin accounts for n lost samples (a missing packet): the bit clock runs on and carrier state
-// is held, so the receiver resumes in step after the gap (brief §3.1). No bits are produced.
-func (r *Rx) Fillin(n int) {
+// is held, so the receiver resumes in step after the gap (brief §3.1). No bits are produced; it
+// returns how many bit instants fell in the gap (6 for a 20 ms packet), for hdlc.Deframer.PutGap.
+func (r *Rx) Fillin(n int) int {
 	if !r.cd.Present() {
-		return
+		return 0
 	}
-	r.phase += float64(n) * BitRate / dsp.SampleRate
-	r.phase -= math.Floor(r.phase)
+	p0 := r.phase
+	p1 := p0 + float64(n)*BitRate/dsp.SampleRate
+	// Bits are sampled where the phase crosses 0.5.
+	skipped := int(math.Floor(p1-0.5) - math.Floor(p0-0.5))
+	r.phase = p1 - math.Floor(p1)
 	r.mark.Advance(n)
 	r.space.Advance(n)
+	return skipped
 }
 
 // Reset returns to the no-carrier state.
