@@ -64,12 +64,9 @@ type Decoder struct {
 	ncur, nref int // changing elements in cur and ref, before the sentinels
 	maxChanges int
 
-	next2D     bool // MR: the tag bit of the row being decoded said two-dimensional
-	eolPending bool // an EOL was consumed inside the last row, so the next row starts after its 1 bit
-	done       bool // RTC/EOFB seen, or a fatal error
-	err        error
-	stats      Stats
-	badRun     int
+	rowState
+	done bool // RTC/EOFB seen, or a fatal error
+	err  error
 
 	// Streaming (Reset/Write/Close).
 	sink   RowWriter
@@ -79,6 +76,20 @@ type Decoder struct {
 
 	// Whole-page decoding (DecodePage).
 	page *Page
+}
+
+// rowState is the decoder state that one row attempt changes; a streaming decoder restores it when
+// a row must wait for more data.
+type rowState struct {
+	next2D     bool  // MR: the tag bit of the row being decoded said two-dimensional
+	eolPending bool  // an EOL was consumed inside the last row, so the next row starts after its 1 bit
+	layout     int   // AlignRows with EOLs: which bits are aligned (layoutUnknown until the first row)
+	rowData    int64 // bit offset in the buffer where the last T.4 row's data started (-1: none)
+	skipped    bool  // syncEOL skipped bits that were not fill bits
+	prevBad    bool  // the last row delivered was counted bad
+	runBefore  int   // badRun before the last row, to count it bad afterwards
+	stats      Stats
+	badRun     int
 }
 
 // NewDecoder returns a decoder for streams described by opts, delivering rows to dst (which may be
@@ -107,6 +118,7 @@ func (d *Decoder) Reset(opts Options, dst RowWriter) error {
 	d.cur, d.ref = d.cur[:d.maxChanges+4], d.ref[:d.maxChanges+4]
 	d.setRefWhite()
 	d.next2D, d.eolPending, d.done, d.err, d.closed = false, false, false, nil, false
+	d.layout, d.rowData = layoutUnknown, -1
 	d.stats, d.badRun = Stats{}, 0
 	d.sink, d.page = dst, nil
 	d.buf = d.buf[:0]
@@ -154,9 +166,16 @@ func (d *Decoder) Write(p []byte) (int, error) {
 	// Drop consumed bytes before appending, so the buffer holds about one row, and reload the bit
 	// accumulator, which may hold zeros read past the old end.
 	off := d.br.offset()
-	if used := int(off / 8); used > 0 && used <= len(d.buf) {
+	keep := off
+	if d.rowData >= 0 && d.rowData < keep {
+		keep = d.rowData // the last row, to resynchronise from if the next EOL is not where expected
+	}
+	if used := int(keep / 8); used > 0 && used <= len(d.buf) {
 		d.buf = d.buf[:copy(d.buf, d.buf[used:])]
 		off -= int64(used) * 8
+		if d.rowData -= int64(used) * 8; d.rowData < 0 {
+			d.rowData = -1
+		}
 	}
 	d.buf = append(d.buf, p...)
 	d.br.src = d.buf
@@ -221,11 +240,11 @@ func (d *Decoder) decode(final bool) {
 			return
 		}
 		save := d.br
-		saveEOL, save2D := d.eolPending, d.next2D
+		snap := d.rowState
 		st, end := d.decodeRow()
 		if end {
 			if st == rowEOF && !final {
-				d.br, d.eolPending, d.next2D = save, saveEOL, save2D
+				d.br, d.rowState = save, snap
 				d.checkPending()
 				return
 			}
@@ -235,7 +254,7 @@ func (d *Decoder) decode(final bool) {
 		if !final && (st == rowEOF || d.br.offset()+16 > int64(len(d.br.src))*8) {
 			// The row needs more data, or its end was judged on bits that have not arrived yet
 			// (a code is looked up with up to 13 bits): decode it again when more come.
-			d.br, d.eolPending, d.next2D = save, saveEOL, save2D
+			d.br, d.rowState = save, snap
 			d.checkPending()
 			return
 		}
@@ -249,6 +268,13 @@ func (d *Decoder) decode(final bool) {
 			// EOL too, and goes on decoding garbage after other errors).
 			d.fail(&CorruptInputError{Row: d.stats.Rows - 1, Offset: d.br.offset(), Reason: "invalid MMR code"})
 			return
+		}
+		if st == rowBad && !d.opts.NoEOL && d.opts.Compression != MMR && d.rowData > save.offset() {
+			// Search for the next EOL from the start of the bad row's data, not from where the
+			// decoding failed: a damaged code may have run over the EOL of the next row, which
+			// would lose that row too (T.4 §4.1.2: the EOL lets the receiver resynchronise).
+			d.br.seek(d.rowData)
+			d.eolPending = false
 		}
 		if st != rowOK && (d.opts.NoEOL || d.br.offset() == save.offset()) {
 			// Without EOLs there is nothing to resynchronise on (T.4 §4.1.2).
@@ -294,7 +320,8 @@ func (d *Decoder) decodeRow() (st rowStatus, end bool) {
 	if r.n < 16 {
 		r.acc, r.n = r.refill(r.acc, r.n)
 	}
-	if d.opts.AlignRows && !d.eolPending {
+	if d.opts.AlignRows && (mmr || d.opts.NoEOL) {
+		// With EOLs the EOL search skips the fill zeros; see the layouts below.
 		r.skipToByte()
 	}
 	if d.restZero() {
@@ -306,8 +333,19 @@ func (d *Decoder) decodeRow() (st rowStatus, end bool) {
 		if r.atEnd() {
 			return rowEOF, true
 		}
+		pending := d.eolPending
 		if !d.syncEOL() {
 			return rowEOF, true
+		}
+		if d.skipped && !pending && d.stats.Rows > 0 && d.rowData >= 0 && d.rowData < r.offset() && !d.prevBad {
+			// Bits other than fill bits between the last row and this EOL: that row was damaged,
+			// though it decoded to the right length, and may have run over the EOL of the row
+			// after it. Count it bad and search again from its start.
+			d.markPrevBad()
+			d.br.seek(d.rowData + 1) // one bit into the row, so that its own EOL is not found again
+			if !d.syncEOL() {
+				return rowEOF, true
+			}
 		}
 	}
 	if !mmr {
@@ -336,17 +374,33 @@ func (d *Decoder) decodeRow() (st rowStatus, end bool) {
 		if d.opts.NoEOL && r.atEnd() {
 			return rowEOF, true
 		}
-		if d.opts.Compression == MR && d.next2D {
-			st = d.decode2D()
-		} else {
-			st = d.decode1D()
+		if d.opts.AlignRows && !d.opts.NoEOL {
+			// Byte-aligned rows with EOLs come in two layouts: the EOL starts on a byte boundary
+			// (PDF EncodedByteAlign as pdf.js and TwelveMonkeys read it; the EOL search skips the
+			// fill zeros) or the row data after the EOL does (golang.org/x/image/ccitt). The first
+			// row of a page decides: it is tried as the first layout, then as the second.
+			switch d.layout {
+			case layoutUnknown:
+				save, saveEOL := d.br, d.eolPending
+				if st = d.decodeT4Data(); st == rowOK && d.eolFollows() {
+					d.layout = layoutEOLAligned
+					return st, false
+				}
+				d.br, d.eolPending = save, saveEOL
+				d.layout = layoutDataAligned
+				r.skipToByte()
+			case layoutDataAligned:
+				r.skipToByte()
+			}
 		}
-		return st, false
+		d.rowData = d.br.offset()
+		return d.decodeT4Data(), false
 	}
 	// MMR: EOFB (T.6 §2.4.4) is an EOL where a row would start; libtiff stops at any EOL.
 	if r.atEnd() {
 		return rowEOF, true
 	}
+
 	if r.n < 16 {
 		r.acc, r.n = r.refill(r.acc, r.n)
 	}
@@ -357,11 +411,46 @@ func (d *Decoder) decodeRow() (st rowStatus, end bool) {
 	return d.decode2D(), false
 }
 
+// decodeT4Data decodes the data of a T.4 row after its EOL and tag bit.
+func (d *Decoder) decodeT4Data() rowStatus {
+	if d.opts.Compression == MR && d.next2D {
+		return d.decode2D()
+	}
+	return d.decode1D()
+}
+
+// Layouts of byte-aligned T.4 rows with EOLs (see decodeRow).
+const (
+	layoutUnknown = iota
+	layoutEOLAligned
+	layoutDataAligned
+)
+
+// eolFollows reports whether the next bits are an EOL: at least 11 zeros (fill bits included) and
+// a 1, or the end of the data.
+func (d *Decoder) eolFollows() bool {
+	r := &d.br
+	if r.n < 56 {
+		r.acc, r.n = r.refill(r.acc, r.n)
+	}
+	lz := uint(bits.LeadingZeros64(r.acc))
+	return lz >= 11 || r.atEnd()
+}
+
+// markPrevBad counts the last row delivered as bad after the fact.
+func (d *Decoder) markPrevBad() {
+	d.prevBad = true
+	d.stats.BadRows++
+	d.badRun = d.runBefore + 1
+	d.stats.LongestBadRun = max(d.stats.LongestBadRun, d.badRun)
+}
+
 // syncEOL moves past the next EOL: at least 11 zero bits (more are fill bits, T.4 §4.1.3) and a 1.
 // If an EOL was already consumed inside the last row, only the zeros up to the 1 are skipped, as
 // libtiff does. It returns false when the data ends first.
 func (d *Decoder) syncEOL() bool {
 	r := &d.br
+	d.skipped = false
 	zeros := uint(0)
 	if d.eolPending {
 		zeros = 11
@@ -386,6 +475,7 @@ func (d *Decoder) syncEOL() bool {
 		if zeros >= 11 {
 			return !r.past()
 		}
+		d.skipped = true
 		zeros = 0
 	}
 }

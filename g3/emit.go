@@ -23,6 +23,7 @@ func (d *Decoder) emit(st rowStatus) {
 	w := d.width
 	d.ref[k], d.ref[k+1], d.ref[k+2], d.ref[k+3] = w, w, w, w
 	d.stats.Rows++
+	d.runBefore, d.prevBad = d.badRun, st != rowOK
 	if st != rowOK {
 		d.stats.BadRows++
 		d.badRun++

@@ -65,6 +65,9 @@ func (p *Page) Set(x, y int, black bool) {
 // WriteRow appends a row (at least Stride bytes; bits after Width are cleared), so a Page can be the
 // RowWriter of a Decoder.
 func (p *Page) WriteRow(row []byte) error {
+	if p.Stride <= 0 {
+		return fmt.Errorf("%w: page has no width (Reset it first)", ErrRowSize)
+	}
 	if len(row) < p.Stride {
 		return ErrRowSize
 	}
