@@ -159,6 +159,30 @@ func (c *config) logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 }
 
+// minLevel drops records below its level: River reports job counts at info level every few seconds,
+// which drowns the node's own log unless FAXSEAL_LOG_LEVEL asks for more.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+// riverLogLevel is warn, or everything when the node logs at debug level.
+func riverLogLevel(node slog.Level) slog.Level {
+	if node <= slog.LevelDebug {
+		return node
+	}
+	return max(node, slog.LevelWarn)
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(a), h.level}
+}
+func (h minLevel) WithGroup(n string) slog.Handler { return minLevel{h.Handler.WithGroup(n), h.level} }
+
 // database is an open, migrated store and what must be stopped after it.
 type database struct {
 	store   *store.Store
@@ -346,7 +370,7 @@ func runServe(ctx context.Context, args []string) error {
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers:      workers,
 		PeriodicJobs: periodic,
-		Logger:       logger.With("component", "river"),
+		Logger:       slog.New(minLevel{logger.Handler(), riverLogLevel(cfg.LogLevel)}).With("component", "river"),
 	})
 	if err != nil {
 		return err
