@@ -437,3 +437,36 @@ func TestRegisteredMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Concurrent provisioning for one user from several nodes gives one number and 409s, never two.
+func TestProvisionSameUserConcurrently(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	ctx := context.Background()
+	p, _ := newPartner(t, s, "Dup", 0)
+	importDIDs(t, s, "+13125550101", "+13125550102", "+13125550103", "+13125550104")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	results := map[string]int{}
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.Provision(ctx, p.ID, "same_user", "312", store.TierPersonal)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				results["ok"]++
+			case errors.Is(err, store.ErrUserHasNumber):
+				results["exists"]++
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if results["ok"] != 1 || results["exists"] != 3 {
+		t.Fatalf("results %v, want 1 ok and 3 exists", results)
+	}
+}
