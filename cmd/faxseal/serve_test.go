@@ -257,6 +257,26 @@ func TestServeEmbeddedCluster(t *testing.T) {
 	if res.StatusCode != 200 || string(b) != `{"faxNumber":"+13055550110","city":"Miami","state":"FL","tier":"business","webhookConfigured":false}`+"\n" {
 		t.Fatalf("provision an imported number: %d %s", res.StatusCode, b)
 	}
+	// Suspending the partner locks its key out (403) at once; resuming lets it back in.
+	out = captureStdout(t)
+	if err := runPartner(context.Background(), []string{"suspend", "--id", created.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body, _ := get(t, base+"/api/partner/credits", created.Key); code != 403 || !strings.Contains(body, "partner_suspended") {
+		t.Fatalf("suspended partner: %d %s", code, body)
+	}
+	if err := runPartner(context.Background(), []string{"resume", "--id", created.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := get(t, base+"/api/partner/credits", created.Key); code != 200 {
+		t.Fatalf("resumed partner: %d", code)
+	}
+	if err := runPartner(context.Background(), []string{"suspend", "--id", "ptn_nobody"}); err == nil {
+		t.Fatal("suspending an unknown partner succeeded")
+	}
+	if !strings.Contains(out.String(), "partner "+created.ID+" is suspended") {
+		t.Fatalf("suspend printed %q", out.String())
+	}
 	// The tools left the server's cluster running.
 	if code, body, _ := get(t, base+"/readyz", ""); code != 200 {
 		t.Fatalf("readyz after the tools ran: %d %s", code, body)
