@@ -476,3 +476,34 @@ func TestInteropDoneMeans(t *testing.T) {
 		})
 	}
 }
+
+// TestSpandspVersion1Syntax pins the fact behind Answer's version rule: spandsp 0.0.6 encodes IFPs
+// in the 2002 syntax already at T38FaxVersion 1, while T.38 (2000) keeps the 1998 module there.
+func TestSpandspVersion1Syntax(t *testing.T) {
+	for _, c := range []struct {
+		version int
+		want    Syntax
+	}{{0, Syntax1998}, {1, Syntax2002}, {2, Syntax2002}} {
+		term, err := spandsp.NewT38Terminal(spandsp.T38Config{Version: c.version})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var endIFP []byte
+		for i := 0; i < 800 && endIFP == nil; i++ { // the answerer's DIS burst, at most 8 s
+			term.Advance(80)
+			pkts, _ := term.TakePackets()
+			for _, p := range pkts {
+				var a IFP
+				// The last packet of the DIS burst: a V.21 data IFP ending in fcs-OK-sig-end.
+				if a.Unmarshal(p.IFP, c.want) == nil && a.Data == DataV21 && len(a.Fields) > 0 &&
+					a.Fields[len(a.Fields)-1].Type == FieldHDLCFCSOKSigEnd {
+					endIFP = p.IFP
+				}
+			}
+		}
+		term.Close()
+		if endIFP == nil {
+			t.Errorf("version %d: no fcs-OK-sig-end decodes in the %v syntax", c.version, c.want)
+		}
+	}
+}

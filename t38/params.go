@@ -199,12 +199,20 @@ func (p Parameters) Attributes() []Attribute {
 }
 
 // Answer computes our answer to a peer's offer given our own capabilities (local): version =
-// min(offer, ours); bit rate = min; rate management echoed; our own buffer and datagram sizes;
+// min(offer, ours), except that 1 is answered as 0; bit rate = min; rate management echoed; our own buffer and datagram sizes;
 // redundancy when the peer offered any EC (we never emit FEC by default); fill-bit removal and
 // transcoding never (reference brief §1.8, §5 #22).
 func Answer(offer, local Parameters) Parameters {
 	a := local
 	a.Version = min(offer.Version, local.Version)
+	if a.Version == 1 {
+		// Version 1 is where implementations disagree on the IFP syntax: T.38 (2000) keeps the 1998
+		// ASN.1, but spandsp 0.0.6 (inside FreeSWITCH and Asterisk) switches to the 2002 syntax from
+		// version 1 on (checked: its fcs-OK-sig-end is C0 01 20 at version 1, C0 01 40 at 0). Both
+		// syntaxes decode most packets, wrongly, so the mismatch is silent. Version 0 has the same
+		// G3 features and one reading (reference brief §0, §5 #32).
+		a.Version = 0
+	}
 	if offer.MaxBitRate > 0 {
 		a.MaxBitRate = min(offer.MaxBitRate, local.MaxBitRate)
 	}

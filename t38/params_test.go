@@ -86,6 +86,10 @@ func TestAnswer(t *testing.T) {
 	if a := Answer(offer, local); a.Version != 2 || a.Syntax() != Syntax2002 {
 		t.Errorf("min version: %+v", a)
 	}
+	offer.Version = 1
+	if a := Answer(offer, local); a.Version != 0 || a.Syntax() != Syntax1998 {
+		t.Errorf("version 1 offer answered %d", a.Version)
+	}
 	cfg := offer.SenderConfig(3)
 	if cfg.MaxDatagram != 176 || cfg.Depth != 3 {
 		t.Errorf("sender config %+v", cfg)

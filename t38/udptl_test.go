@@ -347,3 +347,40 @@ func TestSenderImageDepth(t *testing.T) {
 		t.Error("ImageDepth -2 accepted")
 	}
 }
+
+// TestReceiverIntermixed: a peer may switch between redundancy and FEC packet by packet (or two
+// senders share the stream); the receiver repairs from whichever each packet carries.
+func TestReceiverIntermixed(t *testing.T) {
+	in := ifps(60)
+	red, _ := NewSender(SenderConfig{Depth: 2})
+	fec, _ := NewSender(SenderConfig{Recovery: RecoveryFEC, Depth: 1, FECSpan: 2})
+	a, b := send(t, red, in), send(t, fec, in)
+	var stream [][]byte
+	for i := range in {
+		if i%7 == 3 || i%11 == 5 {
+			continue // lost
+		}
+		if i%2 == 0 {
+			stream = append(stream, a[i])
+		} else {
+			stream = append(stream, b[i])
+		}
+	}
+	var r Receiver
+	got, lost := deliveredIFPs(t, &r, stream)
+	for i := 0; i < 59; i++ {
+		var x, y IFP
+		if got[uint16(i)] == nil {
+			continue
+		}
+		_ = x.Unmarshal(got[uint16(i)], Syntax1998)
+		_ = y.Unmarshal(in[i], Syntax1998)
+		if !ifpEqual(&x, &y) {
+			t.Errorf("seq %d: wrong IFP %v", i, &x)
+		}
+	}
+	// Packet 59 is lost with nothing after it; every other loss is repaired.
+	if len(got) != 59 || lost != 0 {
+		t.Errorf("delivered %d, lost %d (stats %+v)", len(got), lost, r.Stats)
+	}
+}
