@@ -32,6 +32,9 @@ const (
 	// resolution (Tesseract 5.3, eng): bilinear to 300 dpi read every word, row replication to
 	// 204x196 missed 15% of them; from 7 pt up both read everything.
 	ocrDPI = 300
+	// maxOCRPixels bounds the resampled image (one byte per pixel): twice an A3 page at 300 dpi, so
+	// a page claiming a tiny resolution cannot make it gigabytes.
+	maxOCRPixels = 36 << 20
 )
 
 func (pg Page) stride() int {
@@ -74,8 +77,8 @@ func (pg Page) resample(dpi int) (gray []byte, width, height int, err error) {
 	}
 	width = pg.Width * dpi / pg.XRes
 	height = pg.Height * dpi / pg.YRes
-	if width < 1 || height < 1 {
-		return nil, 0, 0, fmt.Errorf("%w: %dx%d pixels", ErrPage, pg.Width, pg.Height)
+	if width < 1 || height < 1 || width*height > maxOCRPixels {
+		return nil, 0, 0, fmt.Errorf("%w: %dx%d pixels at %dx%d dpi", ErrPage, pg.Width, pg.Height, pg.XRes, pg.YRes)
 	}
 	// Source coordinates in 16.16 fixed point: pixel centres map to pixel centres.
 	xs := make([]int, width)

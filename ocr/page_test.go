@@ -14,6 +14,7 @@ func TestValidate(t *testing.T) {
 		{Width: 16, Height: 1, Stride: 1, Pix: []byte{0, 0}, XRes: 204, YRes: 98},
 		{Width: -1, Height: 1, XRes: 204, YRes: 98},
 		{Width: 1 << 20, Height: 1, XRes: 204, YRes: 98},
+		{Width: 16384, Height: 16384, Pix: make([]byte, 2048*16384), XRes: 50, YRes: 50}, // 96k x 96k at 300 dpi
 	} {
 		if _, _, _, err := pg.Resample(); !errors.Is(err, ErrPage) {
 			t.Errorf("Resample(%+v) = %v, want ErrPage", pg, err)
