@@ -62,6 +62,7 @@ type Transport struct {
 	fastSt     fastState
 	trained    bool
 	tones      *tone.Detector
+	sawFrame   bool // a good V.21 frame arrived: phase A is over, stop tone detection
 	bits       []byte
 	acc        uint32 // non-ECM byte assembly, LSB first
 	nacc       int

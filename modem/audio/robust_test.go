@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -267,4 +268,74 @@ func (e *spEnd) why() string {
 		return "not done"
 	}
 	return txt
+}
+
+// runDirect runs one fax with the two ends wired directly (no line model, so only the fax stacks
+// cost CPU) and returns the virtual call time.
+func runDirect(t testing.TB, c pairCase) time.Duration {
+	dir, err := os.MkdirTemp("", "faxcpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	var doc []*g3.Page
+	for i := range c.pages {
+		doc = append(doc, glyphPage(c.seed*10+uint64(i), 1100, g3.ResFine))
+	}
+	a := newEnd(t, c.sender, true, c, doc, dir)
+	b := newEnd(t, c.receiver, false, c, doc, dir)
+	for _, e := range []endpoint{a, b} {
+		switch x := e.(type) {
+		case *spEnd:
+			defer x.f.Close()
+		case *ourEnd:
+			x.sess.Start(0)
+		}
+	}
+	ab, ba := make([]int16, Block), make([]int16, Block)
+	var now time.Duration
+	for !(a.done() && b.done()) && now < 8*time.Minute {
+		now += 20 * time.Millisecond
+		a.tx(ab)
+		b.tx(ba)
+		b.rx(ab)
+		a.rx(ba)
+		a.step(now)
+		b.step(now)
+	}
+	if !a.ok() || !b.ok() {
+		t.Fatalf("%s fax failed: %s / %s", c.sender, a.why(), b.why())
+	}
+	return now
+}
+
+// BenchmarkFaxCPU compares CPU per channel-minute of our modem + t30 stack with spandsp's fax_state,
+// side by side in one run: a 3-page fine V.17 14400 ECM fax, both ends in this process, back to
+// back (issue 8's speed goal: ratio <= 1.0).
+func BenchmarkFaxCPU(b *testing.B) {
+	for _, kind := range []string{"ours", "spandsp"} {
+		b.Run(kind, func(b *testing.B) {
+			b.ReportAllocs()
+			var call time.Duration
+			cpu0 := processCPU()
+			for b.Loop() {
+				call += runDirect(b, pairCase{sender: kind, receiver: kind, law: g711.MuLaw, pages: 3, seed: 1})
+			}
+			cpu := processCPU() - cpu0
+			// Two channels (one per end) for the whole call. CPU time (getrusage), not wall time:
+			// the build machine is shared and wall time mostly measures the neighbours.
+			chanMin := 2 * call.Minutes()
+			b.ReportMetric(cpu.Seconds()/chanMin, "cpu-s/chan-min")
+			b.ReportMetric(call.Seconds()/float64(b.N), "call-s")
+		})
+	}
+}
+
+// processCPU returns the user+system CPU time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -170,7 +170,9 @@ func (t *Transport) Rx(samples []int16) {
 		// Half duplex: the receivers never see the echo of our own modulated signal (brief §3.1).
 		return
 	}
-	if t.cur == nil || !t.cur.isTone() {
+	// Tones only matter before the first control frame (phase A); after that the detector would
+	// only burn a fifth of the receive CPU.
+	if !t.sawFrame && (t.cur == nil || !t.cur.isTone()) {
 		if tn, ok := t.tones.Put(samples); ok {
 			switch tn {
 			case tone.CNG:
@@ -221,6 +223,7 @@ func (t *Transport) runV21(samples []int16, carrierEvents bool) {
 			}
 		case hdlc.FrameOK:
 			if t.v21framing {
+				t.sawFrame = true
 				t.emitFrame(t30.V21, 300, t.v21def.Frame(), true)
 			}
 		case hdlc.FrameBad:
