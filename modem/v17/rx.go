@@ -12,12 +12,12 @@ const (
 	// Pass-band receive filter: RRC with 50 % roll-off (wider than the transmitter's 25 %, which
 	// gives the timing detector more band-edge energy; the equaliser absorbs the mismatch).
 	rxBeta   = 0.5
-	rxTaps   = 33
+	rxTaps   = 27
 	rxPhases = 64
 
 	// T/2 equaliser: 33 taps, 16 of them ahead of the main tap (brief §3.4).
-	eqLen = 33
-	eqPre = 16
+	eqLen = 17
+	eqPre = 8
 
 	// Carrier detection (brief §3.1/§3.4: fax cut-off -45.5 dBm0, ±2.5 dB hysteresis).
 	carrierOnDBm0  = -43.0
@@ -387,7 +387,11 @@ func (r *Receiver) waitReversal(z complex128) {
 		r.reversals++
 	} else {
 		r.reversals = 0
-		r.freqAcc += w
+		// The first symbols still come partly from samples taken before the AGC gain was set:
+		// leave them out, and weigh the rest equally (unit phasors).
+		if a := math.Hypot(real(w), imag(w)); r.count > eqLen/4+2 && a > 0 {
+			r.freqAcc += w / complex(a, 0)
+		}
 	}
 	if r.reversals == 2 {
 		r.startSegment2()

@@ -208,3 +208,40 @@ func TestRotationTransparency(t *testing.T) {
 		}
 	}
 }
+
+// TestNearTable checks the candidate lists against an exhaustive search on a fine grid over and
+// beyond the constellations, and that no list needed more than nearMax entries.
+func TestNearTable(t *testing.T) {
+	for _, r := range allRates {
+		pts := r.points()
+		nt := nearTableFor(pts)
+		if nt.maxLen > nearMax {
+			t.Fatalf("%v: a cell needs %d candidates", r, nt.maxLen)
+		}
+		var dist [8]int64
+		var best [8]uint8
+		for x := -11.95; x < 12; x += 0.1 {
+			for y := -11.95; y < 12; y += 0.1 {
+				z := complex(x, y)
+				nearest := nt.lookup(pts, z, &dist, &best)
+				overall := math.Inf(1)
+				for s := range 8 {
+					want := math.Inf(1)
+					for l := s; l < len(pts); l += 8 {
+						d := z - pts[l]
+						want = math.Min(want, real(d)*real(d)+imag(d)*imag(d))
+					}
+					e := z - pts[best[s]]
+					if got := real(e)*real(e) + imag(e)*imag(e); int(best[s])&7 != s || got > want+1e-9 {
+						t.Fatalf("%v at %v subset %d: label %d at distance² %v, nearest is %v", r, z, s, best[s], got, want)
+					}
+					overall = math.Min(overall, want)
+				}
+				e := z - pts[nearest]
+				if got := real(e)*real(e) + imag(e)*imag(e); got > overall+1e-9 {
+					t.Fatalf("%v at %v: nearest %d at %v, want %v", r, z, nearest, got, overall)
+				}
+			}
+		}
+	}
+}

@@ -116,8 +116,19 @@ func (t *Transmitter) Transmit(dst []int16) int {
 			}
 			t.shaper.Push(t.nextSymbol())
 		}
+		// Round half away from zero and saturate (cheaper than math.Round per sample).
 		v := t.shaper.Sample() * t.gain
-		dst[i] = int16(math.Max(-32768, math.Min(32767, math.Round(v))))
+		if v >= 0 {
+			v += 0.5
+		} else {
+			v -= 0.5
+		}
+		if v > 32767 {
+			v = 32767
+		} else if v < -32768 {
+			v = -32768
+		}
+		dst[i] = int16(v)
 	}
 	return len(dst)
 }

@@ -24,7 +24,7 @@ type viterbi struct {
 	points []complex128 // constellation, by label
 	near   *nearTable
 
-	metric [trellisStates]float64
+	metric [trellisStates]int64 // path costs in units of 1/metricScale, see step
 	// Survivors, a ring: for each state, the state it came from and the label it decided.
 	prev  [survivorRing][trellisStates]uint8
 	label [survivorRing][trellisStates]uint8
@@ -51,15 +51,23 @@ func (v *viterbi) reset() {
 // decision, for carrier and equaliser tracking) and the labels decided by this symbol, oldest first:
 // none, or traceBlock of them. The slice is only valid until the next call.
 func (v *viterbi) decode(z complex128) (nearest int, decided []uint8) {
-	var dist [8]float64
+	var dist [8]int64
 	var best [8]uint8
 	nearest = v.near.lookup(v.points, z, &dist, &best)
 	return nearest, v.step(&dist, &best)
 }
 
+// Branch costs are squared distances scaled to integers (1/256 of a grid unit squared is far below
+// the noise), capped so the path metrics can never overflow: with the renormalisation in step they
+// stay within a few branch costs of zero.
+const (
+	metricScale   = 256
+	maxBranchCost = 1 << 12
+)
+
 // erase advances the trellis over a lost symbol: every branch costs the same.
 func (v *viterbi) erase() []uint8 {
-	var dist [8]float64
+	var dist [8]int64
 	var best [8]uint8
 	for s := range best {
 		best[s] = uint8(s)
@@ -69,39 +77,34 @@ func (v *viterbi) erase() []uint8 {
 
 // step runs one add-compare-select over the branch costs dist (per subset) whose best points are
 // best, and traces back when a block of decisions is due.
-func (v *viterbi) step(dist *[8]float64, best *[8]uint8) []uint8 {
+//
+// The compare-select is branch-free: each candidate cost is shifted left two bits with the branch
+// number in the low bits, so the integer minimum of the four gives both the survivor's cost and which
+// branch it came from (the compiler turns min into conditional moves; data-dependent branches here
+// were a third of the receiver's time).
+func (v *viterbi) step(dist *[8]int64, best *[8]uint8) []uint8 {
 	if v.pos++; v.pos == survivorRing {
 		v.pos = 0
 	}
-	var next [trellisStates]float64
+	var next [trellisStates]int64
 	m := &v.metric
 	prev, label := &v.prev[v.pos], &v.label[v.pos]
-	minMetric := math.Inf(1)
-	bestState := 0
+	minMetric := int64(math.MaxInt64)
 	for t := range trellisStates {
 		into := &trellisInto[t]
-		b0, b1, b2, b3 := &into[0], &into[1], &into[2], &into[3]
-		c0 := m[b0.prev&7] + dist[b0.subset&7]
-		c1 := m[b1.prev&7] + dist[b1.subset&7]
-		c2 := m[b2.prev&7] + dist[b2.subset&7]
-		c3 := m[b3.prev&7] + dist[b3.subset&7]
-		// Two rounds of pairwise compare-select.
-		if c1 < c0 {
-			c0, b0 = c1, b1
-		}
-		if c3 < c2 {
-			c2, b2 = c3, b3
-		}
-		if c2 < c0 {
-			c0, b0 = c2, b2
-		}
-		next[t] = c0
-		prev[t] = b0.prev
-		label[t] = best[b0.subset&7]
-		if c0 < minMetric {
-			minMetric, bestState = c0, t
-		}
+		c0 := (m[into[0].prev&7]+dist[into[0].subset&7])<<2 | 0
+		c1 := (m[into[1].prev&7]+dist[into[1].subset&7])<<2 | 1
+		c2 := (m[into[2].prev&7]+dist[into[2].subset&7])<<2 | 2
+		c3 := (m[into[3].prev&7]+dist[into[3].subset&7])<<2 | 3
+		c := min(min(c0, c1), min(c2, c3))
+		br := &into[c&3]
+		next[t] = c >> 2
+		prev[t] = br.prev
+		label[t] = best[br.subset&7]
+		minMetric = min(minMetric, c>>2<<3|int64(t))
 	}
+	bestState := int(minMetric & 7)
+	minMetric >>= 3
 	// Keep the metrics small: only their differences matter.
 	for t := range trellisStates {
 		m[t] = next[t] - minMetric
@@ -134,12 +137,22 @@ func (v *viterbi) step(dist *[8]float64, best *[8]uint8) []uint8 {
 // without searching them all: the plane around the constellation is cut into unit cells, and each
 // cell lists, per subset, only the points that can be nearest to some position in the cell (those
 // whose distance to the cell is no more than the smallest farthest-distance of any subset point).
-// Positions outside the grid use the nearest cell, which is exact for every point the equaliser can
-// sensibly deliver and harmless for the rest.
+// There are never more than nearMax of them (TestNearTable checks). Most lists have one or two
+// entries, so every list is searched over its first two (a list of one repeats it) without branches,
+// and only cells with a longer list (about 1 in 20, mostly outside the constellation) search all
+// nearMax. Positions outside the grid use the nearest cell, which is exact for every point the
+// equaliser can sensibly deliver and harmless for the rest.
 type nearTable struct {
-	start []uint16 // per cell and subset, offset into cand; one extra entry at the end
-	cand  []uint8
+	cand   [][nearMax]uint8 // per cell and subset, padded with the first entry
+	long   []bool           // per cell: some subset has more than two candidates
+	maxLen int              // longest list before padding
 }
+
+const (
+	nearLo    = -12 // grid covers [-12, 12) in both axes; the constellations reach ±9
+	nearCells = 24
+	nearMax   = 4
+)
 
 // The candidate tables of the four constellations, built once at start-up and only read afterwards.
 var nearTables = [4]nearTable{
@@ -152,7 +165,7 @@ var nearTables = [4]nearTable{
 // nearTableFor returns the shared table for a V.17 constellation, or builds one (tests).
 func nearTableFor(points []complex128) *nearTable {
 	for i := range nearTables {
-		if len(nearTables[i].cand) > 0 && len(points) == 16<<i {
+		if len(points) == 16<<i {
 			return &nearTables[i]
 		}
 	}
@@ -160,32 +173,36 @@ func nearTableFor(points []complex128) *nearTable {
 	return &t
 }
 
-const (
-	nearLo    = -12 // grid covers [-12, 12) in both axes; the constellations reach ±9
-	nearCells = 24
-)
-
 func newNearTable(points []complex128) nearTable {
-	var t nearTable
-	t.start = make([]uint16, 0, nearCells*nearCells*8+1)
+	t := nearTable{cand: make([][nearMax]uint8, nearCells*nearCells*8), long: make([]bool, nearCells*nearCells)}
 	for cx := range nearCells {
 		for cy := range nearCells {
 			x0, y0 := float64(nearLo+cx), float64(nearLo+cy)
 			for s := range 8 {
-				t.start = append(t.start, uint16(len(t.cand)))
 				bound := math.Inf(1)
 				for l := s; l < len(points); l += 8 {
 					bound = math.Min(bound, cellMaxDist2(points[l], x0, y0))
 				}
+				list := &t.cand[(cx*nearCells+cy)*8+s]
+				n := 0
 				for l := s; l < len(points); l += 8 {
 					if cellMinDist2(points[l], x0, y0) <= bound {
-						t.cand = append(t.cand, uint8(l))
+						if n < nearMax {
+							list[n] = uint8(l)
+						}
+						n++
 					}
+				}
+				t.maxLen = max(t.maxLen, n)
+				if n > 2 {
+					t.long[cx*nearCells+cy] = true
+				}
+				for k := n; k < nearMax; k++ {
+					list[k] = list[0]
 				}
 			}
 		}
 	}
-	t.start = append(t.start, uint16(len(t.cand)))
 	return t
 }
 
@@ -203,32 +220,33 @@ func cellMaxDist2(p complex128, x0, y0 float64) float64 {
 	return dx*dx + dy*dy
 }
 
-// lookup fills dist and best with the squared distance to, and label of, the nearest point of each
-// subset, and returns the label of the nearest point overall.
-func (t *nearTable) lookup(points []complex128, z complex128, dist *[8]float64, best *[8]uint8) int {
+// lookup fills dist with the scaled squared distance to, and best with the label of, the nearest
+// point of each subset, and returns the label of the nearest point overall. Each candidate's key is
+// its scaled distance shifted left 8 bits with its label below, so integer minima pick both.
+func (t *nearTable) lookup(points []complex128, z complex128, dist *[8]int64, best *[8]uint8) int {
 	cx := min(nearCells-1, max(0, int(math.Floor(real(z)))-nearLo))
 	cy := min(nearCells-1, max(0, int(math.Floor(imag(z)))-nearLo))
-	base := (cx*nearCells + cy) * 8
-	starts := t.start[base : base+9]
+	cell := cx*nearCells + cy
+	lists := t.cand[cell*8:][:8]
+	width := 2
+	if t.long[cell] {
+		width = nearMax
+	}
 	zr, zi := real(z), imag(z)
-	nearest, nd := 0, math.Inf(1)
-	for s := range 8 {
-		cands := t.cand[starts[s]:starts[s+1]]
-		b := cands[0] // every list holds at least one point
-		p := points[b]
-		dr, di := zr-real(p), zi-imag(p)
-		d := dr*dr + di*di
-		for _, l := range cands[1:] {
+	overall := int64(math.MaxInt64)
+	for s := range lists {
+		key := int64(math.MaxInt64)
+		for _, l := range lists[s][:width] {
 			p := points[l]
 			dr, di := zr-real(p), zi-imag(p)
-			if dd := dr*dr + di*di; dd < d {
-				d, b = dd, l
+			d := dr*dr + di*di
+			if d > maxBranchCost {
+				d = maxBranchCost
 			}
+			key = min(key, int64(d*metricScale)<<8|int64(l))
 		}
-		dist[s&7], best[s&7] = d, b
-		if d < nd {
-			nd, nearest = d, int(b)
-		}
+		dist[s&7], best[s&7] = key>>8, uint8(key)
+		overall = min(overall, key)
 	}
-	return nearest
+	return int(overall & 0xff)
 }
