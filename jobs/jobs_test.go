@@ -645,3 +645,31 @@ func TestTIFFPages(t *testing.T) {
 		t.Fatalf("fax.received from TIFF pages: %v", got)
 	}
 }
+
+// TestBlockedEndpoint: a partner webhook pointing at the cloud metadata address is refused at dial
+// time by the guarded client, and the refusal is what the delivery log shows.
+func TestBlockedEndpoint(t *testing.T) {
+	t0 := time.Now().UTC().Add(time.Hour).Truncate(time.Second)
+	b := setup(t, t0, nil)
+	p := b.partner(t, "+12065550100", "https://169.254.169.254/latest/meta-data/", nil)
+	ctx := context.Background()
+	err := b.st.WithTx(ctx, func(tx *store.Tx) error {
+		_, err := b.pipe.EnqueueOutbound(ctx, tx, OutboundEvent{PartnerID: p.ID, Payload: webhook.Outbound{
+			Event: webhook.EventFaxDelivered, JobID: "job_9", ToNumber: "+12125550001", ExternalUserID: "user_42", Pages: 1, Timestamp: t0}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := b.waitJob(t, DeliverArgs{}.Kind()); ev.Kind != river.EventKindJobFailed {
+		t.Fatalf("job %s", ev.Kind)
+	}
+	recs, err := b.pipe.Deliveries(ctx, p.ID, DeliveryQuery{SubjectID: "job_9"})
+	if err != nil || len(recs) != 1 || len(recs[0].Attempts) != 1 {
+		t.Fatalf("%v %+v", err, recs)
+	}
+	a := recs[0].Attempts[0]
+	if a.StatusCode != nil || !strings.Contains(a.Error, "blocked: cloud metadata service") || recs[0].Status != "pending" {
+		t.Fatalf("attempt %+v", a)
+	}
+}
