@@ -24,6 +24,18 @@ type Datagram struct {
 // Endpoint is one side of a T.38 call without the socket: a t30 engine, the terminal transport it
 // drives and the UDPTL sender and receiver. Feed it received datagrams and time; send what
 // TakeDatagrams returns.
+//
+// Wiring for a call whose SDP exchange gave local and remote Parameters (answered version v):
+//
+//	term, _ := t38.NewTerminal(t38.TerminalConfig{Syntax: t38.SyntaxForVersion(v),
+//		RateManagement: remote.RateManagement, MaxDatagram: remote.MaxDatagram, KeepAlive: 2 * time.Second})
+//	sess, _ := t30.NewSession(t30.Config{FrontEnd: term, LocalTCF: remote.RateManagement == t38.LocalTCF,
+//		MaxBitRate: remote.MaxBitRate, ...})
+//	snd, _ := t38.NewSender(remote.SenderConfig(3))
+//	ep := t38.NewEndpoint(sess, term, snd)
+//	sess.Start(now); ep.Advance(now)
+//	// then: ep.Datagram(now, payload) per received datagram, ep.Advance(now) at ep.Deadline(),
+//	// and after each call send ep.TakeDatagrams(): Data at At, Count copies 10-20 ms apart.
 type Endpoint struct {
 	Engine   Engine
 	Terminal *Terminal
