@@ -57,6 +57,14 @@ func (v *viterbi) decode(z complex128) (nearest int, decided []uint8) {
 	return nearest, v.step(&dist, &best)
 }
 
+// bmin returns the smaller of a and b without a branch (the compiler's min branches, and these
+// comparisons are data dependent, so they mispredict). a-b must not overflow: every key and metric
+// here is far below 2^62.
+func bmin(a, b int64) int64 {
+	d := a - b
+	return b + d&(d>>63)
+}
+
 // Branch costs are squared distances scaled to integers (1/256 of a grid unit squared is far below
 // the noise), capped so the path metrics can never overflow: with the renormalisation in step they
 // stay within a few branch costs of zero.
@@ -79,9 +87,8 @@ func (v *viterbi) erase() []uint8 {
 // best, and traces back when a block of decisions is due.
 //
 // The compare-select is branch-free: each candidate cost is shifted left two bits with the branch
-// number in the low bits, so the integer minimum of the four gives both the survivor's cost and which
-// branch it came from (the compiler turns min into conditional moves; data-dependent branches here
-// were a third of the receiver's time).
+// number in the low bits, so the integer minimum of the four (bmin) gives both the survivor's cost and
+// which branch it came from. With data-dependent branches this was a third of the receiver's time.
 func (v *viterbi) step(dist *[8]int64, best *[8]uint8) []uint8 {
 	if v.pos++; v.pos == survivorRing {
 		v.pos = 0
@@ -89,19 +96,19 @@ func (v *viterbi) step(dist *[8]int64, best *[8]uint8) []uint8 {
 	var next [trellisStates]int64
 	m := &v.metric
 	prev, label := &v.prev[v.pos], &v.label[v.pos]
-	minMetric := int64(math.MaxInt64)
+	minMetric := int64(1) << 62
 	for t := range trellisStates {
 		into := &trellisInto[t]
 		c0 := (m[into[0].prev&7]+dist[into[0].subset&7])<<2 | 0
 		c1 := (m[into[1].prev&7]+dist[into[1].subset&7])<<2 | 1
 		c2 := (m[into[2].prev&7]+dist[into[2].subset&7])<<2 | 2
 		c3 := (m[into[3].prev&7]+dist[into[3].subset&7])<<2 | 3
-		c := min(min(c0, c1), min(c2, c3))
+		c := bmin(bmin(c0, c1), bmin(c2, c3))
 		br := &into[c&3]
 		next[t] = c >> 2
 		prev[t] = br.prev
 		label[t] = best[br.subset&7]
-		minMetric = min(minMetric, c>>2<<3|int64(t))
+		minMetric = bmin(minMetric, c>>2<<3|int64(t))
 	}
 	bestState := int(minMetric & 7)
 	minMetric >>= 3
@@ -233,9 +240,9 @@ func (t *nearTable) lookup(points []complex128, z complex128, dist *[8]int64, be
 		width = nearMax
 	}
 	zr, zi := real(z), imag(z)
-	overall := int64(math.MaxInt64)
+	overall := int64(1) << 62
 	for s := range lists {
-		key := int64(math.MaxInt64)
+		key := int64(1) << 62
 		for _, l := range lists[s][:width] {
 			p := points[l]
 			dr, di := zr-real(p), zi-imag(p)
@@ -243,10 +250,10 @@ func (t *nearTable) lookup(points []complex128, z complex128, dist *[8]int64, be
 			if d > maxBranchCost {
 				d = maxBranchCost
 			}
-			key = min(key, int64(d*metricScale)<<8|int64(l))
+			key = bmin(key, int64(d*metricScale)<<8|int64(l))
 		}
 		dist[s&7], best[s&7] = key>>8, uint8(key)
-		overall = min(overall, key)
+		overall = bmin(overall, key)
 	}
 	return int(overall & 0xff)
 }
