@@ -53,7 +53,7 @@ const (
 	hdlcFlagsTime    = 200 * time.Millisecond // flags after fast-modem training before ECM frames
 	hdlcTail         = 100 * time.Millisecond // HDLC sig-end -> no-signal
 	dataTail         = 60 * time.Millisecond  // t4-non-ecm-sig-end -> no-signal
-	nonECMPad        = 40 * time.Millisecond  // zero fill after RTC (brief §5 #24)
+	nonECMPadPackets = 3                      // packets of zero fill after RTC (brief §5 #24)
 	midReceiveLimit  = 15 * time.Second       // spandsp MID_RX_TIMEOUT
 	defaultDatagram  = 400
 	datagramOverhead = 16 // UDPTL and IFP headers around one data chunk with a second field
@@ -301,7 +301,9 @@ func (t *Terminal) step() {
 				// T.38 §8.1: the TCF itself stays local; the far terminal sees training, then no-signal.
 				t.phase, t.due = phaseWait, t.due+bitTime(len(tx.Data)*8, tx.BitRate)
 			} else if !tx.TCF {
-				t.pad = max(1, int(int64(tx.BitRate)*int64(nonECMPad)/int64(8*time.Second)))
+				// Some peers cut the last octets of a non-ECM page: send 3 packets of zero fill after
+				// RTC, as spandsp does, which is >= 40 ms at any rate (reference brief §1.4, §5 #24).
+				t.pad = nonECMPadPackets * t.chunkSize(tx.BitRate)
 			}
 		default:
 			t.finish(at)
