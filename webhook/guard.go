@@ -21,6 +21,8 @@ type GuardOptions struct {
 	TLSConfig *tls.Config
 	// MaxRedirects bounds the redirect chain; 0 means 5. Every hop is checked like the first.
 	MaxRedirects int
+	// Resolver, if set, resolves names (nil: the system's). Whatever it answers is checked at dial.
+	Resolver *net.Resolver
 }
 
 // ErrBlocked is matched (errors.Is) by every refusal of the guarded client.
@@ -54,11 +56,11 @@ func NewGuardedClient(opts GuardOptions) *http.Client {
 		max = 5
 	}
 	rt := &guardedTransport{
-		secure:        newTransport(opts.TLSConfig, func(a netip.Addr) string { return blockReason(a, opts.AllowLoopback) }),
+		secure:        newTransport(opts.TLSConfig, opts.Resolver, func(a netip.Addr) string { return blockReason(a, opts.AllowLoopback) }),
 		allowLoopback: opts.AllowLoopback,
 	}
 	if opts.AllowLoopback {
-		rt.plain = newTransport(nil, func(a netip.Addr) string {
+		rt.plain = newTransport(nil, opts.Resolver, func(a netip.Addr) string {
 			if a.Unmap().IsLoopback() {
 				return ""
 			}
@@ -76,10 +78,11 @@ func NewGuardedClient(opts GuardOptions) *http.Client {
 	}
 }
 
-func newTransport(tlsConfig *tls.Config, reason func(netip.Addr) string) *http.Transport {
+func newTransport(tlsConfig *tls.Config, resolver *net.Resolver, reason func(netip.Addr) string) *http.Transport {
 	d := &net.Dialer{
 		Timeout:   10 * time.Second,
 		KeepAlive: 30 * time.Second,
+		Resolver:  resolver,
 		Control: func(network, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
 			if err != nil {
