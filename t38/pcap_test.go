@@ -28,23 +28,62 @@ func parsePcapUDP(b []byte) ([][]byte, error) {
 		return nil, errors.New("short pcap")
 	}
 	var bo binary.ByteOrder = binary.LittleEndian
+	var link uint32
+	var frames [][]byte
 	switch binary.LittleEndian.Uint32(b) {
 	case 0xa1b2c3d4, 0xa1b23c4d:
 	case 0xd4c3b2a1, 0x4d3cb2a1:
 		bo = binary.BigEndian
+	case 0x0a0d0d0a:
+		return pcapngUDP(b)
 	default:
-		return nil, errors.New("not a classic pcap file")
+		return nil, errors.New("not a pcap file")
 	}
-	link := bo.Uint32(b[20:])
-	var out [][]byte
+	link = bo.Uint32(b[20:])
 	for p := 24; p+16 <= len(b); {
 		n := int(bo.Uint32(b[p+8:]))
 		p += 16
 		if p+n > len(b) {
 			break
 		}
-		frame := b[p : p+n]
+		frames = append(frames, b[p:p+n])
 		p += n
+	}
+	return udpOf(frames, link)
+}
+
+// pcapngUDP reads the enhanced packet blocks of a pcapng file (one interface, little-endian).
+func pcapngUDP(b []byte) ([][]byte, error) {
+	le := binary.LittleEndian
+	var link uint32
+	var frames [][]byte
+	for p := 0; p+12 <= len(b); {
+		typ, n := le.Uint32(b[p:]), int(le.Uint32(b[p+4:]))
+		if n < 12 || p+n > len(b) {
+			return nil, errors.New("bad pcapng block")
+		}
+		body := b[p+8 : p+n-4]
+		switch typ {
+		case 0x0a0d0d0a:
+			if le.Uint32(body) != 0x1a2b3c4d {
+				return nil, errors.New("big-endian pcapng not supported")
+			}
+		case 1: // interface description
+			link = uint32(le.Uint16(body))
+		case 6: // enhanced packet
+			cl := int(le.Uint32(body[12:]))
+			if 20+cl <= len(body) {
+				frames = append(frames, body[20:20+cl])
+			}
+		}
+		p += n
+	}
+	return udpOf(frames, link)
+}
+
+func udpOf(frames [][]byte, link uint32) ([][]byte, error) {
+	var out [][]byte
+	for _, frame := range frames {
 		var ip []byte
 		switch link {
 		case 1: // Ethernet
@@ -104,4 +143,24 @@ func TestMalformedCaptureNeverPanics(t *testing.T) {
 		t.Errorf("expected a mix of valid and invalid packets, got %d valid, stats %+v", ok, r.Stats)
 	}
 	t.Logf("valid %d, stats %+v", ok, r.Stats)
+}
+
+// TestStaleRTPRejected feeds the G.711 RTP of a real call (the SIPp fallback capture) to a UDPTL
+// receiver, as happens when RTP still arrives on the port after the switch to T.38 (reference brief
+// §1.5, §5 #30): none of it may pass as UDPTL.
+func TestStaleRTPRejected(t *testing.T) {
+	var r Receiver
+	rtp := 0
+	for _, d := range udpPayloads(t, "../testdata/pcaps/sipp-loopback_t38-reinvite-488-fallback.pcap") {
+		if len(d) < 12 || d[0]>>6 != 2 {
+			continue // SIP
+		}
+		rtp++
+		if out, err := r.Receive(d); err == nil {
+			t.Fatalf("RTP packet %X... accepted as UDPTL: %+v", d[:12], out)
+		}
+	}
+	if rtp < 500 {
+		t.Fatalf("only %d RTP packets in the capture", rtp)
+	}
 }
