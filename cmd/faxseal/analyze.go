@@ -285,7 +285,7 @@ func analyze(c *capture, o analyzeOptions, w io.Writer) error {
 	}
 	// T.38 parameters: the last offer and answer with a non-zero image port.
 	endpoints := map[netip.AddrPort]bool{}
-	version := 0
+	version, known := 0, false
 	if len(offers) > 0 {
 		fmt.Fprintln(w, "\nT.38 in SDP:")
 		versions := []int{}
@@ -307,6 +307,7 @@ func analyze(c *capture, o analyzeOptions, w io.Writer) error {
 			}
 		}
 		if len(versions) > 0 {
+			known = true
 			version = versions[0]
 			for _, v := range versions {
 				version = min(version, v) // answer = min(offer, answerer's)
@@ -325,9 +326,8 @@ func analyze(c *capture, o analyzeOptions, w io.Writer) error {
 		}
 	}
 	if o.version >= 0 {
-		version = o.version
+		version, known = o.version, true
 	}
-	syntax := t38.SyntaxForVersion(version)
 
 	// UDPTL datagrams: to or from an SDP image endpoint, or the --port.
 	isUDPTL := func(p udpPacket) bool {
@@ -366,7 +366,19 @@ func analyze(c *capture, o analyzeOptions, w io.Writer) error {
 		fmt.Fprintln(w, "\nno T.38 UDPTL media in the capture (use --port if the capture has no SDP)")
 		return nil
 	}
-	return analyzeT38(flows, order, syntax, version, o, w)
+	if !known {
+		// No SDP and no --version: most IFPs decode in both syntaxes, wrongly in one (reference brief
+		// §1.1), so decode with each and keep the one that makes a fax of it.
+		s98, _ := analyzeT38(flows, order, t38.Syntax1998, 0, analyzeOptions{}, io.Discard)
+		s02, _ := analyzeT38(flows, order, t38.Syntax2002, 2, analyzeOptions{}, io.Discard)
+		if s02 > s98 {
+			version = 2
+		}
+		fmt.Fprintf(w, "\nno T38FaxVersion in the capture: decoding as version %d (%v syntax), which explains more of it\n",
+			version, t38.SyntaxForVersion(version))
+	}
+	_, err := analyzeT38(flows, order, t38.SyntaxForVersion(version), version, o, w)
+	return err
 }
 
 // responseTo returns the final response status line to request m (same CSeq, later in the capture).
@@ -418,18 +430,19 @@ type direction struct {
 // observer follows the T.30 procedure from both sides to know which modem to listen for and where
 // page data begins and ends (T.30 §5: DCS, TCF, CFR, page, post-page command, response).
 type observer struct {
-	w        io.Writer
-	dirs     []*direction
-	sender   int // direction that sent DCS, -1 before
-	dcs      t30.Settings
-	haveDCS  bool
-	tcf      bool // the sender's next fast burst is TCF
-	tcfBytes int
-	page     []byte
-	block    map[int][]byte
-	pending  *pending
-	pages    []pageRec
-	lines    int
+	w          io.Writer
+	dirs       []*direction
+	sender     int // direction that sent DCS, -1 before
+	dcs        t30.Settings
+	haveDCS    bool
+	tcf        bool // the sender's next fast burst is TCF
+	tcfBytes   int
+	page       []byte
+	block      map[int][]byte
+	pending    *pending
+	pages      []pageRec
+	lines      int
+	goodFrames int
 }
 
 type pending struct {
@@ -444,7 +457,10 @@ type pageRec struct {
 	response t30.FCF
 }
 
-func analyzeT38(flows map[flowKey][]udpPacket, order []flowKey, syntax t38.Syntax, version int, o analyzeOptions, w io.Writer) error {
+// analyzeT38 decodes the UDPTL flows, prints what it finds to w and writes the pages to o.outDir (if
+// set). The score counts what was understood (good control frames, confirmed pages weighted), for
+// choosing a syntax when the capture does not say.
+func analyzeT38(flows map[flowKey][]udpPacket, order []flowKey, syntax t38.Syntax, version int, o analyzeOptions, w io.Writer) (score int, err error) {
 	ob := &observer{w: w, sender: -1, block: map[int][]byte{}}
 	type item struct {
 		p   udpPacket
@@ -454,7 +470,7 @@ func analyzeT38(flows map[flowKey][]udpPacket, order []flowKey, syntax t38.Synta
 	for i, k := range order {
 		term, err := t38.NewTerminal(t38.TerminalConfig{Syntax: syntax, MaxDatagram: 1400})
 		if err != nil {
-			return err
+			return 0, err
 		}
 		term.Receive(t30.RxMode{Kind: t30.RxV21, Modulation: t30.V21, BitRate: 300})
 		ob.dirs = append(ob.dirs, &direction{key: k, name: string(rune('A' + i)), term: term})
@@ -500,7 +516,16 @@ func analyzeT38(flows map[flowKey][]udpPacket, order []flowKey, syntax t38.Synta
 		fmt.Fprintf(w, "\nNegotiated: %v %d bit/s, %v, %v, width %d, ECM %v (sender %s)\n", ob.dcs.Modulation, ob.dcs.BitRate,
 			ob.dcs.Resolution, ob.dcs.Compression, ob.dcs.Width, ob.dcs.ECM, ob.dirs[ob.sender].name)
 	}
-	return ob.writePages(o.outDir)
+	score = ob.goodFrames
+	for _, p := range ob.pages {
+		if p.accepted {
+			score += 100
+		}
+	}
+	if o.outDir == "" {
+		return score, nil
+	}
+	return score, ob.writePages(o.outDir)
 }
 
 func (ob *observer) events(at time.Duration, di int) {
@@ -542,6 +567,9 @@ func (ob *observer) event(at time.Duration, di int, ev t30.Event) {
 			return
 		}
 		ob.trace(at, di, desc)
+		if f.FCF.Known() {
+			ob.goodFrames++
+		}
 		ob.frame(at, di, f)
 	case t30.EventData:
 		if di != ob.sender {
