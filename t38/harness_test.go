@@ -1,6 +1,7 @@
 package t38
 
 import (
+	"bytes"
 	"container/heap"
 	"fmt"
 	"math/rand"
@@ -189,9 +190,60 @@ type channel struct {
 	// datagram as it arrives.
 	capture   func(at time.Duration, from int, data []byte)
 	delivered func(at time.Duration, to int, data []byte)
+	// mangle, if set for a side, rewrites each datagram that side sends (line faults).
+	mangle [2]func(data []byte) []byte
+}
+
+// corruptFirstTCF returns a mangler that spoils the bytes of the first TCF sent, in the primary and
+// in every secondary copy, as a bad line would: the receiver must answer FTT and the sender step down.
+func corruptFirstTCF(t *testing.T, syn Syntax) func([]byte) []byte {
+	done := false
+	return func(d []byte) []byte {
+		if done {
+			return d
+		}
+		var p Packet
+		if err := p.Unmarshal(d); err != nil {
+			t.Fatal(err)
+		}
+		fix := func(b []byte) []byte {
+			var ifp IFP
+			if ifp.Unmarshal(b, syn) != nil || ifp.Data == 0 || ifp.Data == DataV21 {
+				return b
+			}
+			for i, f := range ifp.Fields {
+				if f.Type == FieldT4NonECMData {
+					bad := bytes.Repeat([]byte{0x55}, len(f.Data))
+					ifp.Fields[i].Data = bad
+				}
+			}
+			out, err := ifp.Marshal(syn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		var primary IFP
+		if primary.Unmarshal(p.Primary, syn) == nil && primary.Data > DataV21 && len(primary.Fields) > 0 &&
+			primary.Fields[len(primary.Fields)-1].Type == FieldT4NonECMSigEnd {
+			done = true // the end of the first TCF; later ones pass
+		}
+		p.Primary = fix(p.Primary)
+		for i := range p.Secondary {
+			p.Secondary[i] = fix(p.Secondary[i])
+		}
+		out, err := p.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
 }
 
 func (c *channel) send(from int, d Datagram) {
+	if c.mangle[from] != nil {
+		d.Data = c.mangle[from](d.Data)
+	}
 	c.maxSize[from] = max(c.maxSize[from], len(d.Data))
 	for i := 0; i < d.Count; i++ {
 		at := d.At + time.Duration(i)*15*time.Millisecond // copies spread out: loss is bursty

@@ -507,3 +507,59 @@ func TestSpandspVersion1Syntax(t *testing.T) {
 		}
 	}
 }
+
+// TestInteropFTTStepDown spoils the first TCF on the line: the receiver answers FTT and the sender
+// must send a fresh DCS with long training at the next rate down (reference brief §5 #8, §6.3 FB-2),
+// in both roles against spandsp.
+func TestInteropFTTStepDown(t *testing.T) {
+	c := interopCase{pages: 1, rows: 400, ecm: true, depth: 3, seed: 41}
+	t.Run("ours-send", func(t *testing.T) {
+		doc := interopDoc(c)
+		cfg := c.spandspCfg()
+		cfg.RxFile = filepath.Join(t.TempDir(), "rx.tif")
+		peer := newSpandspNode(t, cfg, c.peerSender())
+		us := newOurNode(t, c.ours(t30.Send, doc))
+		ch := &channel{rng: rand.New(rand.NewSource(c.seed))}
+		ch.mangle[0] = corruptFirstTCF(t, c.syntax())
+		ch.run(t, [2]node{us, peer}, 10*time.Minute)
+		res := us.sess.Result()
+		if res.Code != t30.OK || res.BitRate != 12000 || res.Retrains < 1 {
+			t.Fatalf("result %+v\n%s", res, trace(us.sess))
+		}
+		if n := countSent(us.sess, t30.FCFDCS); n != 2 {
+			t.Errorf("DCS sent %d times, want 2", n)
+		}
+	})
+	t.Run("ours-receive", func(t *testing.T) {
+		doc := interopDoc(c)
+		in := filepath.Join(t.TempDir(), "tx.tif")
+		if err := spandsp.WriteTIFF(in, toBitmaps(doc.pages), spandsp.TIFFG4); err != nil {
+			t.Fatal(err)
+		}
+		cfg := c.spandspCfg()
+		cfg.Calling, cfg.TxFile = true, in
+		peer := newSpandspNode(t, cfg, c.peerSender())
+		us := newOurNode(t, c.ours(t30.Receive, nil))
+		ch := &channel{rng: rand.New(rand.NewSource(c.seed))}
+		ch.mangle[0] = corruptFirstTCF(t, c.syntax())
+		ch.run(t, [2]node{peer, us}, 10*time.Minute)
+		res := us.sess.Result()
+		if res.Code != t30.OK || res.BitRate != 12000 {
+			t.Fatalf("result %+v\n%s", res, trace(us.sess))
+		}
+		if n := countSent(us.sess, t30.FCFFTT); n != 1 {
+			t.Errorf("FTT sent %d times, want 1", n)
+		}
+		checkPages(t, doc, us.sink.kept, res.Format)
+	})
+}
+
+func countSent(s *t30.Session, fcf t30.FCF) int {
+	n := 0
+	for _, e := range s.Trace() {
+		if e.Direction == t30.Sent && e.FCF == fcf {
+			n++
+		}
+	}
+	return n
+}
