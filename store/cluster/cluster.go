@@ -295,7 +295,8 @@ func postgresCredential() (*syscall.Credential, error) {
 	if err1 != nil || err2 != nil {
 		return nil, fmt.Errorf("cluster: bad uid/gid for %s: %s/%s", SuperUser, u.Uid, u.Gid)
 	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, nil
+	// Supplementary groups are reset to the user's primary group: the server must not keep root's.
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{uint32(gid)}}, nil
 }
 
 // findBinDir finds the directory holding initdb and pg_ctl: Debian's versioned directory (newest
