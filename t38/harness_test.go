@@ -194,6 +194,48 @@ type channel struct {
 	mangle [2]func(data []byte) []byte
 }
 
+// corruptNthCarrier returns a mangler that spoils every k-th t4-non-ecm-data packet of the n-th fast
+// carrier a side sends (0 = the first TCF, 1 = the first page), primary and redundant copies alike.
+func corruptNthCarrier(t *testing.T, syn Syntax, n, k int) func([]byte) []byte {
+	carrier, pkt := 0, 0
+	return func(d []byte) []byte {
+		if carrier > n {
+			return d
+		}
+		var p Packet
+		if err := p.Unmarshal(d); err != nil {
+			t.Fatal(err)
+		}
+		var primary IFP
+		if primary.Unmarshal(p.Primary, syn) != nil || primary.Data <= DataV21 || len(primary.Fields) == 0 {
+			return d
+		}
+		if primary.Fields[len(primary.Fields)-1].Type == FieldT4NonECMSigEnd {
+			carrier++
+			return d
+		}
+		pkt++
+		if carrier != n || pkt%k != 0 {
+			return d
+		}
+		for i, f := range primary.Fields {
+			if f.Type == FieldT4NonECMData {
+				primary.Fields[i].Data = bytes.Repeat([]byte{0x55}, len(f.Data))
+			}
+		}
+		b, err := primary.Marshal(syn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Primary = b
+		out, err := p.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+}
+
 // corruptFirstTCF returns a mangler that spoils the bytes of the first TCF sent, in the primary and
 // in every secondary copy, as a bad line would: the receiver must answer FTT and the sender step down.
 func corruptFirstTCF(t *testing.T, syn Syntax) func([]byte) []byte {

@@ -563,3 +563,35 @@ func countSent(s *t30.Session, fcf t30.FCF) int {
 	}
 	return n
 }
+
+// TestInteropRTN spoils a third of spandsp's first non-ECM page on the line: our receiver's copy-quality
+// check must answer RTN, spandsp retrains (a new DCS one rate down) and sends the page again, and the
+// second copy is kept (reference brief §2.7, §6.3 RTN-1). The document has two pages because spandsp
+// 0.0.6 answers RTN after EOP with DCN instead of resending.
+func TestInteropRTN(t *testing.T) {
+	c := interopCase{pages: 2, rows: 600, comp: t30.MH, spandspComp: spandsp.CompressMH, seed: 42}
+	doc := interopDoc(c)
+	in := filepath.Join(t.TempDir(), "tx.tif")
+	if err := spandsp.WriteTIFF(in, toBitmaps(doc.pages), spandsp.TIFFG4); err != nil {
+		t.Fatal(err)
+	}
+	cfg := c.spandspCfg()
+	cfg.Calling, cfg.TxFile = true, in
+	peer := newSpandspNode(t, cfg, c.peerSender())
+	us := newOurNode(t, c.ours(t30.Receive, nil))
+	ch := &channel{rng: rand.New(rand.NewSource(c.seed))}
+	ch.mangle[0] = corruptNthCarrier(t, c.syntax(), 1, 3)
+	ch.run(t, [2]node{peer, us}, 10*time.Minute)
+	res := us.sess.Result()
+	_, code, text := peer.term.Done()
+	if n := countSent(us.sess, t30.FCFRTN); n != 1 {
+		t.Errorf("RTN sent %d times, want 1\n%s", n, trace(us.sess))
+	}
+	if res.Code != t30.OK || code != 0 {
+		t.Fatalf("ours %+v; spandsp %d %s\n%s", res, code, text, trace(us.sess))
+	}
+	checkPages(t, doc, us.sink.kept, res.Format)
+	if n := countSent(us.sess, t30.FCFMCF); n != 2 {
+		t.Errorf("MCF sent %d times, want 2 (the resent page 1, then page 2)", n)
+	}
+}
