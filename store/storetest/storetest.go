@@ -67,7 +67,8 @@ func URL(t testing.TB) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	name := "t_" + randHex(8)
+	// The creation time in the name lets setup drop databases left by test processes that were killed.
+	name := fmt.Sprintf("t_%d_%s", time.Now().Unix(), randHex(6))
 	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
 		t.Fatalf("storetest: %v", err)
@@ -113,6 +114,7 @@ func setup() error {
 		return err
 	}
 	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock(74201)`)
+	dropStale(ctx, conn)
 	var exists bool
 	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, template).Scan(&exists); err != nil {
 		return err
@@ -141,6 +143,26 @@ func setup() error {
 		return err
 	}
 	return nil
+}
+
+// dropStale drops test databases more than two hours old: a test process killed before its cleanups
+// ran leaves its database behind. Failures are ignored (another process may be dropping them too).
+func dropStale(ctx context.Context, conn *pgx.Conn) {
+	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE datname ~ '^t_[0-9]+_[0-9a-f]+$'`)
+	if err != nil {
+		return
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return
+	}
+	cutoff := time.Now().Add(-2 * time.Hour).Unix()
+	for _, n := range names {
+		var created int64
+		if _, err := fmt.Sscanf(n, "t_%d_", &created); err == nil && created < cutoff {
+			conn.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{n}.Sanitize()+` WITH (FORCE)`)
+		}
+	}
 }
 
 // SharedClusterDir is where the fallback cluster lives.
