@@ -65,8 +65,12 @@ type Info struct {
 	Protected bool
 }
 
-// PageSize is a page's size in points.
-type PageSize struct{ Width, Height float64 }
+// PageSize is a page's size in points, as displayed.
+type PageSize struct {
+	Width, Height float64
+	// Sideways reports a page displayed a quarter turn from its MediaBox (/Rotate 90 or 270).
+	Sideways bool
+}
 
 // Landscape reports a page wider than it is tall, which Render turns a quarter turn.
 func (s PageSize) Landscape() bool { return s.Width > s.Height }
@@ -109,13 +113,20 @@ func Inspect(pdf []byte, lim Limits) (*Info, error) {
 	if ctx.PageCount > lim.MaxPages {
 		return nil, errorf(CodeTooManyPages, 0, nil, "%d pages, the limit is %d", ctx.PageCount, lim.MaxPages)
 	}
-	dims, err := ctx.PageDims()
-	if err != nil || len(dims) != ctx.PageCount {
+	boxes, err := ctx.PageBoundaries(nil)
+	if err != nil || len(boxes) != ctx.PageCount {
 		return nil, errorf(CodeInvalid, 0, err, "the page boxes cannot be read")
 	}
-	info := &Info{Pages: ctx.PageCount, Sizes: make([]PageSize, len(dims)), Protected: ctx.Encrypt != nil}
-	for i, d := range dims {
-		s := PageSize{Width: d.Width, Height: d.Height}
+	info := &Info{Pages: ctx.PageCount, Sizes: make([]PageSize, len(boxes)), Protected: ctx.Encrypt != nil}
+	for i, b := range boxes {
+		mb := b.MediaBox()
+		if mb == nil {
+			return nil, errorf(CodeInvalid, i+1, nil, "the page has no MediaBox")
+		}
+		s := PageSize{Width: mb.Width(), Height: mb.Height(), Sideways: (b.Rot%360+360)%360%180 == 90}
+		if s.Sideways {
+			s.Width, s.Height = s.Height, s.Width
+		}
 		// A page smaller than a point or larger than the PDF maximum (ISO 32000-1 Annex C: 14400
 		// units, 200 in) is not something a fax can carry.
 		if !(s.Width >= 1 && s.Height >= 1 && s.Width <= 14400 && s.Height <= 14400) {

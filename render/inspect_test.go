@@ -17,7 +17,7 @@ func TestInspect(t *testing.T) {
 	if info.Pages != 4 || len(info.Sizes) != 4 || info.Protected {
 		t.Fatalf("info = %+v", info)
 	}
-	want := []PageSize{{letterW, letterH}, {a4W, a4H}, {letterH, letterW}, {792, 612}}
+	want := []PageSize{{letterW, letterH, false}, {a4W, a4H, false}, {letterH, letterW, true}, {792, 612, false}}
 	for i, s := range info.Sizes {
 		if s != want[i] {
 			t.Errorf("page %d size %v, want %v", i+1, s, want[i])

@@ -22,6 +22,7 @@ type testPage struct {
 	Lines  []string // drawn from the top-left margin down
 	Ops    string   // more content stream operators, drawn after the text
 	Gray   bool     // draw a grey ramp image (a "photo") in the lower half
+	Font   string   // a standard 14 font; default Helvetica
 }
 
 const (
@@ -42,9 +43,18 @@ func makePDF(pages []testPage) []byte {
 	add := func(s string) int { objs = append(objs, s); return len(objs) }
 	add("<< /Type /Catalog /Pages 2 0 R >>")
 	add("") // page tree, filled in below
-	font := add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+	fonts := map[string]int{}
 	var kids []string
 	for _, p := range pages {
+		name := p.Font
+		if name == "" {
+			name = "Helvetica"
+		}
+		font, ok := fonts[name]
+		if !ok {
+			font = add("<< /Type /Font /Subtype /Type1 /BaseFont /" + name + " /Encoding /WinAnsiEncoding >>")
+			fonts[name] = font
+		}
 		size := p.Size
 		if size == 0 {
 			size = 12
