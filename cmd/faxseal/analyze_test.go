@@ -152,7 +152,8 @@ func FuzzParseSDP(f *testing.F) {
 }
 
 func FuzzParseCapture(f *testing.F) {
-	for _, name := range []string{"faxseal-to-spandsp_t38v0_ecm_mmr_loss5.pcap", "asterisk-testsuite_ast-2016-003_crash.pcap"} {
+	for _, name := range []string{"faxseal-to-spandsp_t38v0_ecm_mmr_loss5.pcap", "asterisk-testsuite_ast-2016-003_crash.pcap",
+		"sipp-loopback_t38-reinvite-488-fallback.pcap"} {
 		b, err := os.ReadFile(filepath.Join("../../testdata/pcaps", name))
 		if err != nil {
 			f.Fatal(err)
