@@ -237,14 +237,18 @@ func (db *database) close(logger *slog.Logger) {
 	if db.store != nil {
 		db.store.Close()
 	}
-	if db.cluster != nil && db.cluster.Owned() {
-		// The caller's context is usually cancelled by now (that is why we are stopping).
+	if db.cluster != nil {
+		// The caller's context is usually cancelled by now (that is why we are stopping). The last
+		// process out stops the cluster; one used by another process (a server, while a tool runs)
+		// stays up.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := db.cluster.Stop(ctx); err != nil {
+		if stopped, err := db.cluster.StopIfIdle(ctx); err != nil {
 			logger.Error("stopping PostgreSQL", "err", err)
-		} else {
+		} else if stopped {
 			logger.Info("PostgreSQL stopped")
+		} else {
+			logger.Info("PostgreSQL left running for its other clients")
 		}
 	}
 }

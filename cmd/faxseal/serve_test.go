@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/faxseal/faxseal/store"
+	"github.com/faxseal/faxseal/store/cluster"
 	"github.com/faxseal/faxseal/store/storetest"
 )
 
@@ -294,6 +295,16 @@ func TestServeEmbeddedCluster(t *testing.T) {
 	}
 	if _, err := os.Stat(pid); !os.IsNotExist(err) {
 		t.Fatalf("migrate left the cluster running (postmaster.pid: %v)", err)
+	}
+	// A cluster orphaned by a killed server is stopped by the next process that leaves it idle.
+	if _, err := cluster.Start(context.Background(), cluster.Options{Dir: filepath.Join(dir, "pg")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runMigrate(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(pid); !os.IsNotExist(err) {
+		t.Fatalf("an orphaned cluster was left running (postmaster.pid: %v)", err)
 	}
 }
 

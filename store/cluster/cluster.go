@@ -160,6 +160,34 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	return c.StopAnyway(ctx)
 }
 
+// StopIfIdle stops the cluster unless another client is connected to it, whoever started it. Every
+// faxseal process that uses the embedded cluster calls it on exit (after closing its own pool): the
+// last one out stops the cluster, even if the process that started it was killed, and a tool run
+// beside a server leaves the server's cluster running. stopped reports which happened.
+func (c *Cluster) StopIfIdle(ctx context.Context) (stopped bool, err error) {
+	if !c.running(ctx) {
+		return false, nil
+	}
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		return false, fmt.Errorf("cluster: %w", err)
+	}
+	var others int
+	err = conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+		WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`).Scan(&others)
+	conn.Close(ctx)
+	if err != nil {
+		return false, fmt.Errorf("cluster: %w", err)
+	}
+	if others > 0 {
+		return false, nil
+	}
+	if err := c.StopAnyway(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // StopAnyway stops the cluster even if another process started it.
 func (c *Cluster) StopAnyway(ctx context.Context) error {
 	if out, err := c.run(ctx, "pg_ctl", "stop", "-w", "-t", "60", "-D", c.dir, "-m", "fast", "-s"); err != nil {
