@@ -125,8 +125,7 @@ type Receiver struct {
 	onesBad int
 	seg4Bad int // segment 4 symbols lost to fill-in or received during its hold-off
 
-	failure string // why the last training failed, for tests and logs
-	trace   func(r *Receiver, z complex128)
+	failure string // why the last training failed, for logs
 
 	saved struct {
 		valid bool
@@ -250,6 +249,7 @@ func (r *Receiver) FillIn(n int) {
 
 func (r *Receiver) carrierUp() {
 	r.reset()
+	r.failure = ""
 	r.stage = rxAcquire
 	r.count = 0
 	r.abab = 0
@@ -303,9 +303,6 @@ func (r *Receiver) ago(j int) complex128 {
 
 func (r *Receiver) symbol(z complex128) {
 	r.count++
-	if r.trace != nil {
-		r.trace(r, z)
-	}
 	switch r.stage {
 	case rxAcquire:
 		r.acquire(z)
@@ -743,6 +740,9 @@ func (r *Receiver) nextTrainingPointPeek() complex128 {
 	r.gen, r.state = g, s
 	return p
 }
+
+// FailureReason says why the last training failed ("" if none has), for logs.
+func (r *Receiver) FailureReason() string { return r.failure }
 
 // Rate returns the rate the receiver is set for.
 func (r *Receiver) Rate() Rate { return r.rate }
