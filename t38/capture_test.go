@@ -97,6 +97,8 @@ type captureCase struct {
 	pages   int
 	imp     impairment
 	seed    int64
+	// imageDepth -1 leaves image data without redundancy, so ECM frames are lost and PPR'd.
+	imageDepth int
 }
 
 // TestWriteCaptures records one call in each direction against spandsp as the FaxSeal host would
@@ -108,6 +110,8 @@ func TestWriteCaptures(t *testing.T) {
 			imp: impairment{loss: 0.05, delay: 20 * time.Millisecond}, seed: 7},
 		{file: "spandsp-to-faxseal_t38v2_mh_noecm", version: 2, comp: t30.MH, spComp: spandsp.CompressMH, pages: 2,
 			imp: impairment{delay: 20 * time.Millisecond}, seed: 8},
+		{file: "spandsp-to-faxseal_t38v0_ecm_ppr", version: 0, ecm: true, comp: t30.MMR, pages: 2, imageDepth: -1,
+			imp: impairment{loss: 0.04, delay: 20 * time.Millisecond}, seed: 9},
 	}
 	pcapDir, tifDir := t.TempDir(), t.TempDir()
 	if *updateCaptures {
@@ -115,23 +119,24 @@ func TestWriteCaptures(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
-			ic := interopCase{pages: c.pages, rows: 500, ecm: c.ecm, comp: c.comp, spandspComp: c.spComp, version: c.version, depth: 3, seed: c.seed}
+			ic := interopCase{pages: c.pages, rows: 500, ecm: c.ecm, comp: c.comp, spandspComp: c.spComp, version: c.version, depth: 3,
+				imageDepth: c.imageDepth, seed: c.seed}
 			doc := interopDoc(ic)
 			var us *ourNode
 			var peer *spandspNode
 			cfg := ic.spandspCfg()
 			if c.weSend {
 				cfg.RxFile = filepath.Join(t.TempDir(), "rx.tif")
-				peer = newSpandspNode(t, cfg, SenderConfig{Depth: 3})
-				us = newOurNode(t, ourOpts{role: t30.Send, calling: true, syntax: ic.syntax(), depth: 3, doc: doc, configure: ic.configure})
+				peer = newSpandspNode(t, cfg, ic.peerSender())
+				us = newOurNode(t, ic.ours(t30.Send, doc))
 			} else {
 				in := filepath.Join(t.TempDir(), "tx.tif")
 				if err := spandsp.WriteTIFF(in, toBitmaps(doc.pages), spandsp.TIFFG4); err != nil {
 					t.Fatal(err)
 				}
 				cfg.Calling, cfg.TxFile = true, in
-				peer = newSpandspNode(t, cfg, SenderConfig{Depth: 3})
-				us = newOurNode(t, ourOpts{role: t30.Receive, syntax: ic.syntax(), depth: 3, configure: ic.configure})
+				peer = newSpandspNode(t, cfg, ic.peerSender())
+				us = newOurNode(t, ic.ours(t30.Receive, nil))
 			}
 			rec := newRecorder(t)
 			// Signalling as the caller's INVITE and the callee's 200 OK would carry it (T.38 Annex D).

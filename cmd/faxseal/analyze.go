@@ -430,19 +430,21 @@ type direction struct {
 // observer follows the T.30 procedure from both sides to know which modem to listen for and where
 // page data begins and ends (T.30 §5: DCS, TCF, CFR, page, post-page command, response).
 type observer struct {
-	w          io.Writer
-	dirs       []*direction
-	sender     int // direction that sent DCS, -1 before
-	dcs        t30.Settings
-	haveDCS    bool
-	tcf        bool // the sender's next fast burst is TCF
-	tcfBytes   int
-	page       []byte
-	block      map[int][]byte
-	pending    *pending
-	pages      []pageRec
-	lines      int
-	goodFrames int
+	w        io.Writer
+	dirs     []*direction
+	sender   int // direction that sent DCS, -1 before
+	dcs      t30.Settings
+	haveDCS  bool
+	tcf      bool // the sender's next fast burst is TCF
+	tcfBytes int
+	page     []byte
+	block    map[int][]byte
+	// blockFrames is the size of the ECM block being received.
+	blockFrames int
+	pending     *pending
+	pages       []pageRec
+	lines       int
+	goodFrames  int
 }
 
 type pending struct {
@@ -617,6 +619,9 @@ func (ob *observer) frame(at time.Duration, di int, f t30.Frame) {
 		if di == ob.sender {
 			if pps, err := t30.ParsePPS(f.FIF); err == nil {
 				ob.pending = &pending{fcf: f.FCF, pps: &pps}
+				// After a PPR the sender's PPS counts the frames it resent (spandsp does), not the
+				// block: the block is as large as the largest count seen for it.
+				ob.blockFrames = max(ob.blockFrames, pps.Frames)
 			}
 		}
 	case t30.FCFMCF, t30.FCFRTP, t30.FCFPIP, t30.FCFRTN, t30.FCFPIN:
@@ -631,10 +636,10 @@ func (ob *observer) frame(at time.Duration, di int, f t30.Frame) {
 				return
 			}
 			// Block confirmed: its frames in order (T.4 Annex A), then the page if the PPS ended it.
-			for i := 0; i < p.pps.Frames; i++ {
+			for i := 0; i < ob.blockFrames; i++ {
 				ob.page = append(ob.page, ob.block[i]...)
 			}
-			ob.block = map[int][]byte{}
+			ob.block, ob.blockFrames = map[int][]byte{}, 0
 			if p.pps.PostPage == t30.FCFNull {
 				return
 			}

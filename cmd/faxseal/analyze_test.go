@@ -48,6 +48,8 @@ func TestAnalyzeOwnCaptures(t *testing.T) {
 	}{
 		{"faxseal-to-spandsp_t38v0_ecm_mmr_loss5", "0", []string{"IFP 1998 syntax, T38FaxVersion 0", "DIS rx V.17", "DCS V.17 14400 fine MMR 1728 ECM",
 			"TCF 2700 octets", "CFR", "PPS-MPS", "PPS-EOP", "page 2 confirmed", "DCN", "Negotiated: V.17 14400 bit/s, fine, MMR"}},
+		{"spandsp-to-faxseal_t38v0_ecm_ppr", "0", []string{"PPS-MPS page 0 block 0 frames 19", "PPR", "page 1 confirmed",
+			"page 2 confirmed", "lost"}},
 		{"spandsp-to-faxseal_t38v2_mh_noecm", "2", []string{"IFP 2002 syntax, T38FaxVersion 2", "TSI \"spandsp\"", "DCS V.17 14400 fine MH 1728",
 			"MPS", "EOP", "page 2 confirmed", "ECM false"}},
 	}
