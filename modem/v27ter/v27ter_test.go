@@ -250,3 +250,21 @@ func BenchmarkTx4800(b *testing.B) {
 		tx.Read(buf)
 	}
 }
+
+func TestLevelStepDuringData(t *testing.T) {
+	// The level changes by ±3 dB and ±6 dB in the middle of the data (2 s after the start). The
+	// receiver's level tracking must recover within a few tens of milliseconds: a short burst of
+	// errors at the step, none in the last quarter of the data.
+	for _, step := range []float64{3, -3, 6, -6} {
+		for _, rate := range []int{4800, 2400} {
+			bits := randomBits(rate*3, 4)
+			o := run(t, rate, false, bits, line.Config{Law: g711.MuLaw, NoiseDBm0: TxLevel - 35, StepAt: 16000, StepDB: step, Seed: 3})
+			errs, n, _ := line.BER(bits, o.bits, 50, 0)
+			tail, _, _ := line.BER(bits, o.bits, 50, len(bits)*3/4)
+			t.Logf("%d step %+v dB: trained %v, %d errors in %d, %d in the last quarter", rate, step, o.trained, errs, n, tail)
+			if !o.trained || n < len(bits)-100 || float64(errs)/float64(n) > 0.02 || tail != 0 {
+				t.Errorf("%d step %+v dB: %d errors in %d bits, %d after recovery", rate, step, errs, n, tail)
+			}
+		}
+	}
+}

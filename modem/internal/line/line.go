@@ -26,6 +26,10 @@ type Config struct {
 	DriftPPM  float64  // far-end sample clock offset: + means the receiver gets more samples
 	LossRate  float64  // probability that a 20 ms packet is lost
 	Seed      uint64
+	// StepAt and StepDB change the level by StepDB once StepAt input samples have passed (a level
+	// change in the middle of a transmission).
+	StepAt int
+	StepDB float64
 }
 
 // NoNoise disables the noise source.
@@ -38,10 +42,11 @@ type Model struct {
 	gain  float64
 	sigma float64
 	// Resampler: output sample k is taken at input time k·ratio.
-	ratio float64
-	t     float64   // next output time, in input samples relative to hist[0]
-	hist  []float64 // pending input samples
-	out   []int16
+	ratio   float64
+	t       float64   // next output time, in input samples relative to hist[0]
+	hist    []float64 // pending input samples
+	out     []int16
+	written int
 }
 
 // New returns a model for cfg.
@@ -66,6 +71,10 @@ const taps = 16 // windowed-sinc interpolator length
 // Write feeds transmitted samples into the line.
 func (m *Model) Write(in []int16) {
 	for _, s := range in {
+		if m.cfg.StepDB != 0 && m.written == m.cfg.StepAt {
+			m.gain *= math.Pow(10, m.cfg.StepDB/20)
+		}
+		m.written++
 		m.hist = append(m.hist, float64(s)*m.gain)
 	}
 	for m.t+taps/2 < float64(len(m.hist)) {

@@ -109,6 +109,8 @@ type Receiver struct {
 	count    int
 	total    int     // symbols spent looking for the pattern
 	refPower float64 // channel power when the AGC locked; 0 before
+	level    float64 // data mode: mean |y|², for level tracking
+	levelN   int
 	quiet    bool    // waiting out a silence before the training pattern
 	floor    float64 // lowest power seen while quiet
 	half     int
@@ -361,6 +363,34 @@ func (r *Receiver) halfBaud(z complex128, bits []byte) []byte {
 	return bits
 }
 
+// Level tracking in data mode: decision-directed LMS cannot follow a level step of more than a few
+// dB at 9600 (the amplitude decisions pull the gain the wrong way), but scrambled data has the
+// constellation's mean power, so a blind power measurement on the equaliser output can. Outside a
+// ±1.2 dB dead band (wide enough that the blind estimate of a 16-point constellation never
+// crosses it on its own) the taps are rescaled; inside it the LMS does the fine work.
+const (
+	levelAlpha = 1.0 / 96
+	levelEvery = 16
+)
+
+func (r *Receiver) trackLevel(y complex128) {
+	r.level += (dsp.Abs2(y) - r.level) * levelAlpha
+	r.levelN++
+	if r.levelN < levelEvery {
+		return
+	}
+	r.levelN = 0
+	ratio := r.level / r.cfg.SymbolPower
+	if ratio > 0.76 && ratio < 1.32 || ratio <= 0 {
+		return
+	}
+	g := math.Sqrt(1 / ratio)
+	for i := range r.eq.Taps {
+		r.eq.Taps[i] *= complex(g, 0)
+	}
+	r.level *= g * g
+}
+
 // slam applies the coarse carrier frequency and phase at the pattern break.
 func (r *Receiver) slam(y complex128) {
 	// rotSum accumulates y[k]·conj(y[k-2]): its angle is the carrier rotation over two symbols.
@@ -392,6 +422,9 @@ func (r *Receiver) data(y complex128, bits []byte, adapt bool) []byte {
 		r.eq.Adapt(err)
 		r.cloop.Update(&r.fe.Carrier, dsp.PhaseError(y, d))
 	}
+	if r.stage == stageData && adapt {
+		r.trackLevel(y)
+	}
 	if r.stage == stageTest {
 		if adapt {
 			r.mseSum += dsp.Abs2(err)
@@ -405,6 +438,7 @@ func (r *Receiver) data(y complex128, bits []byte, adapt bool) []byte {
 				return bits
 			}
 			r.stage, r.state = stageData, Data
+			r.level, r.levelN = r.cfg.SymbolPower, 0
 		}
 	}
 	return bits
