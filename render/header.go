@@ -54,7 +54,7 @@ func (h *Header) Lines(n, pages, width int) (left, right string) {
 	field("", h.Name)
 	field("TO ", h.To)
 	right = fmt.Sprintf("P.%d/%d", n, pages)
-	room := (width-2*headerMargin)/cellW - len(right) - 2
+	room := headerCells(width) - len(right) - 2
 	left = strings.ToUpper(b.String())
 	if r := []rune(left); len(r) > room {
 		left = string(r[:max(room, 0)])
@@ -69,8 +69,13 @@ func (h *Header) draw(p *g3.Page, n, pages int) {
 	}
 	left, right := h.Lines(n, pages, p.Width)
 	drawText(p, headerMargin, headerTop, left)
-	drawText(p, p.Width-headerMargin-len(right)*cellW+fontScale, headerTop, right)
+	// The right part ends at the right margin, on the same grid of cells as the left part.
+	drawText(p, headerMargin+(headerCells(p.Width)-len(right))*cellW, headerTop, right)
 }
+
+// headerCells is the number of character cells between the margins of a page width wide (the
+// last glyph needs no space after it).
+func headerCells(width int) int { return (width - 2*headerMargin + fontScale) / cellW }
 
 // drawText draws s with its top-left corner at (x, y), clipping at the page edges.
 func drawText(p *g3.Page, x, y int, s string) {
