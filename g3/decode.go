@@ -127,6 +127,7 @@ func (d *Decoder) Reset(opts Options, dst RowWriter) error {
 		d.row = make([]byte, stride)
 	}
 	d.row = d.row[:stride]
+
 	d.br.reset(d.buf, opts.Order == LSBFirst)
 	return nil
 }

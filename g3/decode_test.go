@@ -264,7 +264,7 @@ func TestPageConversions(t *testing.T) {
 	}
 	for y := 0; y < std.Height; y++ {
 		for i := range std.Row(y) {
-			if std.Row(y)[i] != p.Row(2*y)[i]|p.Row(2*y+1)[i] {
+			if std.Row(y)[i] != p.Row(2 * y)[i]|p.Row(2*y + 1)[i] {
 				t.Fatalf("standard row %d is not the OR of fine rows %d and %d", y, 2*y, 2*y+1)
 			}
 		}

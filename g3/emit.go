@@ -17,7 +17,12 @@ func (d *Decoder) emit(st rowStatus) {
 	} else {
 		row = d.row
 	}
-	fillRow(row, d.cur[:k], d.width)
+	if k&1 == 1 {
+		d.cur[k] = d.width // the last black span runs to the end of the row
+		fillRow(row, d.cur[:k+1])
+	} else {
+		fillRow(row, d.cur[:k])
+	}
 	d.cur, d.ref = d.ref, d.cur
 	d.nref = k
 	w := d.width
@@ -41,19 +46,17 @@ func (d *Decoder) emit(st rowStatus) {
 	}
 }
 
-// fillRow sets the black spans [ch[0], ch[1]), [ch[2], ch[3]), ... of row (an odd last change runs
-// black to the end), clearing everything else.
-func fillRow(row []byte, ch []int32, w int32) {
+// fillRow writes row from its black spans [ch[0], ch[1]), [ch[2], ch[3]), ...; len(ch) is even
+// (emit closes an open black span with the width). Most spans are shorter than a byte or two, so
+// the row is cleared and each span ORed in with byte masks.
+func fillRow(row []byte, ch []int32) {
 	clear(row)
-	for j := 0; j < len(ch); j += 2 {
-		s, e := ch[j], w
-		if j+1 < len(ch) {
-			e = min(ch[j+1], w)
-		}
+	for j := 1; j < len(ch); j += 2 {
+		s, e := ch[j-1], ch[j]
 		if s >= e {
 			continue
 		}
-		sb, eb := s>>3, e>>3
+		sb, eb := int(s>>3), int(e>>3)
 		if sb == eb {
 			row[sb] |= byte(0xff>>(s&7)) &^ byte(0xff>>(e&7))
 			continue

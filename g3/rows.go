@@ -169,6 +169,25 @@ func (d *Decoder) decode2D() rowStatus {
 		e := modeDecode[acc>>(64-modeCodeBits)]
 		acc <<= e & 15
 		n -= uint(e & 15)
+		if e>>4 == modeV0 {
+			// V0, most of all mode codes: a1 = b1, which is never beyond the row.
+			a0 = ref[i]
+			pend = false
+			if a0 == w {
+				break
+			}
+			if k >= len(cur) {
+				st = rowBad
+				goto cleanup
+			}
+			cur[k] = a0
+			k++
+			i++
+			for ref[i] <= a0 {
+				i += 2
+			}
+			continue
+		}
 		var a1 int32
 		switch e >> 4 {
 		case modeV0:
