@@ -7,6 +7,7 @@ import (
 	"context"
 	_ "embed"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -46,6 +47,8 @@ type Config struct {
 	// no partner key: the token is the credential). It returns an error wrapping ErrFileToken for a bad
 	// or expired token and store.ErrNotFound for an unknown or purged fax. nil: the route answers 404.
 	OpenFile func(ctx context.Context, faxID, token string) (store.File, error)
+	// Routes are partner endpoints of other packages, mounted beside the built-in ones.
+	Routes []Route
 	// Metrics registers the API's Prometheus collectors; nil registers none.
 	Metrics prometheus.Registerer
 }
@@ -77,27 +80,62 @@ func New(cfg Config) (*API, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &API{cfg: cfg, store: cfg.Store, logger: logger, metrics: m}, nil
+	a := &API{cfg: cfg, store: cfg.Store, logger: logger, metrics: m}
+	seen := map[string]bool{"GET /openapi.json": true, "GET /inbox/{id}/file": true}
+	for _, rt := range a.builtinRoutes() {
+		seen[rt.Method+" "+rt.Path] = true
+	}
+	for _, rt := range cfg.Routes {
+		op := rt.Method + " " + rt.Path
+		switch {
+		case rt.Handler == nil || !strings.HasPrefix(rt.Path, "/") || rt.Method == "" || strings.ToUpper(rt.Method) != rt.Method:
+			return nil, fmt.Errorf("api: bad route %q", op)
+		case seen[op]:
+			return nil, fmt.Errorf("api: route %s is already served", op)
+		}
+		seen[op] = true
+	}
+	return a, nil
 }
 
-// handler is an authenticated endpoint: it returns an error instead of writing one.
-type handler func(w http.ResponseWriter, r *http.Request, partnerID string) error
+// Handler is an authenticated partner endpoint. partnerID is the caller's partner (the key was checked
+// and the request charged to its rate limit); a returned *Error becomes the JSON error envelope, any
+// other error a logged 500 that reveals nothing.
+type Handler func(w http.ResponseWriter, r *http.Request, partnerID string) error
+
+// Route is an endpoint another package adds to the partner API (the send pipeline's /fax, webhook
+// deliveries): it gets the same key check, rate limit, request id, logging, metrics and error
+// envelope as the built-in ones. Path is below Prefix ("/fax", "/fax/{jobId}"; read variables with
+// mux.Vars). Document every added operation in openapi.json.
+type Route struct {
+	Method  string
+	Path    string
+	Handler Handler
+}
+
+func (a *API) builtinRoutes() []Route {
+	return []Route{
+		{http.MethodPost, "/numbers", a.provisionNumber},
+		{http.MethodGet, "/numbers", a.lookupNumber},
+		{http.MethodDelete, "/numbers", a.releaseNumber},
+		{http.MethodGet, "/settings", a.getSettings},
+		{http.MethodPatch, "/settings", a.patchSettings},
+		{http.MethodGet, "/credits", a.getCredits},
+		{http.MethodPost, "/credits", a.createCheckout},
+		{http.MethodGet, "/inbox", a.listInbox},
+		{http.MethodGet, "/usage", a.getUsage},
+	}
+}
 
 // Mount adds the partner API under Prefix to root. Routes not under Prefix are left to root.
 func (a *API) Mount(root *mux.Router) {
 	r := root.PathPrefix(Prefix).Subrouter()
 	r.Use(a.observe)
 	r.HandleFunc("/openapi.json", a.serveOpenAPI).Methods(http.MethodGet)
-	r.Handle("/numbers", a.auth(a.provisionNumber)).Methods(http.MethodPost)
-	r.Handle("/numbers", a.auth(a.lookupNumber)).Methods(http.MethodGet)
-	r.Handle("/numbers", a.auth(a.releaseNumber)).Methods(http.MethodDelete)
-	r.Handle("/settings", a.auth(a.getSettings)).Methods(http.MethodGet)
-	r.Handle("/settings", a.auth(a.patchSettings)).Methods(http.MethodPatch)
-	r.Handle("/credits", a.auth(a.getCredits)).Methods(http.MethodGet)
-	r.Handle("/credits", a.auth(a.createCheckout)).Methods(http.MethodPost)
-	r.Handle("/inbox", a.auth(a.listInbox)).Methods(http.MethodGet)
-	r.Handle("/usage", a.auth(a.getUsage)).Methods(http.MethodGet)
-	r.HandleFunc("/inbox/{id}/file", a.serveFile).Methods(http.MethodGet)
+	r.HandleFunc("/inbox/{id}/file", a.serveFile).Methods(http.MethodGet) // token, not key
+	for _, rt := range append(a.builtinRoutes(), a.cfg.Routes...) {
+		r.Handle(rt.Path, a.auth(rt.Handler)).Methods(rt.Method)
+	}
 	// Everything else under Prefix gets the JSON envelope: 405 (with Allow) for a known path and another
 	// method, 404 otherwise. A last catch-all route does this rather than mux's NotFoundHandler and
 	// MethodNotAllowedHandler, because gorilla/mux v1.8 answers 404 for a method mismatch on a subrouter
@@ -120,11 +158,11 @@ func (a *API) Mount(root *mux.Router) {
 		}
 		if ok {
 			w.Header().Set("Allow", strings.Join(methods, ", "))
-			a.writeError(w, r, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "", "%s is not allowed on %s; use %s",
+			a.writeError(w, r, Errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "", "%s is not allowed on %s; use %s",
 				r.Method, r.URL.Path, strings.Join(methods, ", ")))
 			return
 		}
-		a.writeError(w, r, errorf(http.StatusNotFound, CodeNotFound, "", "no endpoint %s %s", r.Method, r.URL.Path))
+		a.writeError(w, r, Errorf(http.StatusNotFound, CodeNotFound, "", "no endpoint %s %s", r.Method, r.URL.Path))
 	}))
 }
 
@@ -149,20 +187,20 @@ var ErrFileToken = errors.New("api: invalid or expired file token")
 func (a *API) serveFile(w http.ResponseWriter, r *http.Request) {
 	id, token := mux.Vars(r)["id"], r.URL.Query().Get("token")
 	if a.cfg.OpenFile == nil {
-		a.writeError(w, r, errorf(http.StatusNotFound, CodeFileNotFound, "", "fax files are not served by this server"))
+		a.writeError(w, r, Errorf(http.StatusNotFound, CodeFileNotFound, "", "fax files are not served by this server"))
 		return
 	}
 	if token == "" {
-		a.writeError(w, r, errorf(http.StatusUnauthorized, CodeInvalidFileToken, "token", "the token query parameter is required; use the fileUrl from the inbox"))
+		a.writeError(w, r, Errorf(http.StatusUnauthorized, CodeInvalidFileToken, "token", "the token query parameter is required; use the fileUrl from the inbox"))
 		return
 	}
 	f, err := a.cfg.OpenFile(r.Context(), id, token)
 	switch {
 	case errors.Is(err, ErrFileToken):
-		a.writeError(w, r, errorf(http.StatusUnauthorized, CodeInvalidFileToken, "token", "this file link is invalid or has expired; fetch a fresh fileUrl from the inbox"))
+		a.writeError(w, r, Errorf(http.StatusUnauthorized, CodeInvalidFileToken, "token", "this file link is invalid or has expired; fetch a fresh fileUrl from the inbox"))
 		return
 	case errors.Is(err, store.ErrNotFound):
-		a.writeError(w, r, errorf(http.StatusNotFound, CodeFileNotFound, "", "no file for fax %s (it may have been purged after the retention period)", id))
+		a.writeError(w, r, Errorf(http.StatusNotFound, CodeFileNotFound, "", "no file for fax %s (it may have been purged after the retention period)", id))
 		return
 	case err != nil:
 		a.writeError(w, r, err)
@@ -200,20 +238,20 @@ func (a *API) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 
 // auth authenticates X-Partner-Key and charges the request to the key's rate limit (one UPDATE shared
 // by all nodes), sets the X-RateLimit-* headers, then runs h.
-func (a *API) auth(h handler) http.Handler {
+func (a *API) auth(h Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("X-Partner-Key")
 		if key == "" {
-			a.writeError(w, r, errorf(http.StatusUnauthorized, CodeMissingAPIKey, "", "send your partner key in the X-Partner-Key header"))
+			a.writeError(w, r, Errorf(http.StatusUnauthorized, CodeMissingAPIKey, "", "send your partner key in the X-Partner-Key header"))
 			return
 		}
 		if len(key) > 200 {
-			a.writeError(w, r, errorf(http.StatusUnauthorized, CodeInvalidAPIKey, "", "unknown partner key"))
+			a.writeError(w, r, Errorf(http.StatusUnauthorized, CodeInvalidAPIKey, "", "unknown partner key"))
 			return
 		}
 		auth, rl, err := a.store.Authenticate(r.Context(), key, a.cfg.RateLimit)
 		if errors.Is(err, store.ErrUnknownKey) {
-			a.writeError(w, r, errorf(http.StatusUnauthorized, CodeInvalidAPIKey, "", "unknown partner key"))
+			a.writeError(w, r, Errorf(http.StatusUnauthorized, CodeInvalidAPIKey, "", "unknown partner key"))
 			return
 		}
 		if err != nil && !errors.Is(err, store.ErrPartnerSuspended) {
@@ -229,12 +267,12 @@ func (a *API) auth(h handler) http.Handler {
 			secs := int64((rl.RetryAfter + time.Second - 1) / time.Second)
 			hdr.Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 			a.metrics.rateLimited.Inc()
-			a.writeError(w, r, errorf(http.StatusTooManyRequests, CodeRateLimited, "",
+			a.writeError(w, r, Errorf(http.StatusTooManyRequests, CodeRateLimited, "",
 				"rate limit of %d requests per %v exceeded; retry after %d s", rl.Limit, a.cfg.RateLimit.Period, max(secs, 1)))
 			return
 		}
 		if errors.Is(err, store.ErrPartnerSuspended) {
-			a.writeError(w, r, errorf(http.StatusForbidden, CodePartnerSuspended, "", "this partner account is suspended"))
+			a.writeError(w, r, Errorf(http.StatusForbidden, CodePartnerSuspended, "", "this partner account is suspended"))
 			return
 		}
 		if err := h(w, r, auth.PartnerID); err != nil {
@@ -280,7 +318,7 @@ func (a *API) observe(next http.Handler) http.Handler {
 			if p := recover(); p != nil {
 				a.logger.ErrorContext(ctx, "panic in handler", "panic", p, "path", r.URL.Path, "request_id", id)
 				if !rec.wrote {
-					a.writeError(rec, r, errorf(http.StatusInternalServerError, CodeInternal, "", "internal error; quote the request id when reporting it"))
+					a.writeError(rec, r, Errorf(http.StatusInternalServerError, CodeInternal, "", "internal error; quote the request id when reporting it"))
 				}
 			}
 			route := "unmatched"

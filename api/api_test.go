@@ -531,3 +531,45 @@ func TestOpenAPIServed(t *testing.T) {
 		t.Fatalf("openapi.json: %d, %d bytes", res.StatusCode, len(b))
 	}
 }
+
+// A route another package adds (as the send pipeline adds /fax) gets the key check, rate limit and
+// error envelope of the built-in ones.
+func TestExtraRoutes(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	send := func(w http.ResponseWriter, r *http.Request, partnerID string) error {
+		var req struct {
+			ToNumber string `json:"toNumber"`
+		}
+		if err := api.DecodeJSON(w, r, &req); err != nil {
+			return err
+		}
+		if !store.IsE164(req.ToNumber) {
+			return api.Errorf(400, api.CodeInvalidParameter, "toNumber", "toNumber must be E.164")
+		}
+		api.WriteJSON(w, 202, map[string]any{"partner": partnerID, "jobId": "job_" + mux.Vars(r)["x"]})
+		return nil
+	}
+	e := &env{t: t, store: s, url: newServer(t, s, api.Config{Routes: []api.Route{{Method: "POST", Path: "/fax/{x}", Handler: send}}})}
+	p, key := e.partner("Sender", 0)
+	e.do("POST", "/fax/1", "", `{"toNumber":"+12125550001"}`).wantError(t, 401, api.CodeMissingAPIKey, "")
+	r := e.do("POST", "/fax/7", key, `{"toNumber":"+12125550001"}`)
+	r.wantJSON(t, 202, fmt.Sprintf(`{"partner":%q,"jobId":"job_7"}`, p.ID))
+	if r.header.Get("X-RateLimit-Remaining") != "59" {
+		t.Fatalf("rate limit headers: %v", r.header)
+	}
+	e.do("POST", "/fax/7", key, `{"toNumber":"12"}`).wantError(t, 400, api.CodeInvalidParameter, "toNumber")
+	e.do("POST", "/fax/7", key, `{"to":"x"}`).wantError(t, 400, api.CodeUnknownField, "to")
+	e.do("GET", "/fax/7", key, "").wantError(t, 405, api.CodeMethodNotAllowed, "")
+
+	for _, bad := range []api.Route{
+		{Method: "GET", Path: "/numbers", Handler: send}, // already served
+		{Method: "post", Path: "/x", Handler: send},
+		{Method: "POST", Path: "x", Handler: send},
+		{Method: "POST", Path: "/x"},
+	} {
+		if _, err := api.New(api.Config{Store: s, Routes: []api.Route{bad}}); err == nil {
+			t.Errorf("route %s %s accepted", bad.Method, bad.Path)
+		}
+	}
+}

@@ -18,30 +18,30 @@ import (
 // schema of 100 fields) is a few KiB.
 const maxJSONBody = 64 << 10
 
-// decodeJSON decodes the request body into dst, a struct whose fields are json.RawMessage or plain
+// DecodeJSON decodes the request body into dst, a struct whose fields are json.RawMessage or plain
 // types: unknown fields, wrong types, trailing data and oversized bodies become 400/413/415 errors
 // naming the field.
-func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "", "send the body as application/json")
+			return Errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "", "send the body as application/json")
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "", "the body is larger than %d bytes", maxJSONBody)
+			return Errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "", "the body is larger than %d bytes", maxJSONBody)
 		}
-		return errorf(http.StatusBadRequest, CodeInvalidJSON, "", "could not read the body: %v", err)
+		return Errorf(http.StatusBadRequest, CodeInvalidJSON, "", "could not read the body: %v", err)
 	}
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
-		return errorf(http.StatusBadRequest, CodeInvalidJSON, "", "the body is empty; send a JSON object")
+		return Errorf(http.StatusBadRequest, CodeInvalidJSON, "", "the body is empty; send a JSON object")
 	}
 	if body[0] != '{' {
-		return errorf(http.StatusBadRequest, CodeInvalidJSON, "", "the body must be a JSON object")
+		return Errorf(http.StatusBadRequest, CodeInvalidJSON, "", "the body must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -49,7 +49,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return errorf(http.StatusBadRequest, CodeInvalidJSON, "", "unexpected data after the JSON object")
+		return Errorf(http.StatusBadRequest, CodeInvalidJSON, "", "unexpected data after the JSON object")
 	}
 	return nil
 }
@@ -59,22 +59,22 @@ func jsonError(err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		return errorf(http.StatusBadRequest, CodeInvalidJSON, "", "malformed JSON at byte %d: %v", syn.Offset, syn)
+		return Errorf(http.StatusBadRequest, CodeInvalidJSON, "", "malformed JSON at byte %d: %v", syn.Offset, syn)
 	case errors.As(err, &typ):
 		field := typ.Field
 		if field == "" {
-			return errorf(http.StatusBadRequest, CodeInvalidJSON, "", "expected a JSON object")
+			return Errorf(http.StatusBadRequest, CodeInvalidJSON, "", "expected a JSON object")
 		}
-		return errorf(http.StatusBadRequest, CodeInvalidParameter, field, "%s must be %s, not %s", field, jsonKind(typ.Type.Kind().String()), typ.Value)
+		return Errorf(http.StatusBadRequest, CodeInvalidParameter, field, "%s must be %s, not %s", field, jsonKind(typ.Type.Kind().String()), typ.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return errorf(http.StatusBadRequest, CodeInvalidJSON, "", "the JSON body ends early")
+		return Errorf(http.StatusBadRequest, CodeInvalidJSON, "", "the JSON body ends early")
 	}
 	// encoding/json reports unknown fields only as text: `json: unknown field "x"`.
 	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
 		name := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
-		return errorf(http.StatusBadRequest, CodeUnknownField, name, "unknown field %q", name)
+		return Errorf(http.StatusBadRequest, CodeUnknownField, name, "unknown field %q", name)
 	}
-	return errorf(http.StatusBadRequest, CodeInvalidJSON, "", "malformed JSON: %v", err)
+	return Errorf(http.StatusBadRequest, CodeInvalidJSON, "", "malformed JSON: %v", err)
 }
 
 func jsonKind(goKind string) string {
@@ -103,7 +103,7 @@ func stringField(raw json.RawMessage, name string) (val string, set, null bool, 
 		return "", true, true, nil
 	}
 	if err := json.Unmarshal(raw, &val); err != nil {
-		return "", true, false, errorf(http.StatusBadRequest, CodeInvalidParameter, name, "%s must be a string", name)
+		return "", true, false, Errorf(http.StatusBadRequest, CodeInvalidParameter, name, "%s must be a string", name)
 	}
 	return val, true, false, nil
 }
@@ -111,14 +111,14 @@ func stringField(raw json.RawMessage, name string) (val string, set, null bool, 
 // checkExternalUserID validates the partner's user id: 1-255 printable characters.
 func checkExternalUserID(id, param string) error {
 	if id == "" {
-		return errorf(http.StatusBadRequest, CodeMissingParameter, param, "%s is required", param)
+		return Errorf(http.StatusBadRequest, CodeMissingParameter, param, "%s is required", param)
 	}
 	if len(id) > 255 || !utf8.ValidString(id) {
-		return errorf(http.StatusBadRequest, CodeInvalidParameter, param, "%s must be at most 255 characters of UTF-8", param)
+		return Errorf(http.StatusBadRequest, CodeInvalidParameter, param, "%s must be at most 255 characters of UTF-8", param)
 	}
 	for _, c := range id {
 		if !unicode.IsPrint(c) {
-			return errorf(http.StatusBadRequest, CodeInvalidParameter, param, "%s must not contain control characters", param)
+			return Errorf(http.StatusBadRequest, CodeInvalidParameter, param, "%s must not contain control characters", param)
 		}
 	}
 	return nil

@@ -43,7 +43,9 @@ const (
 	CodeInternal           = "internal_error"         // 500: a bug or an outage on our side
 )
 
-func errorf(status int, code, param, format string, args ...any) *Error {
+// Errorf makes an API error: the HTTP status, a stable code (one of the Code constants, or a new one
+// added to them, README and openapi.json), the field or parameter at fault ("" if none), a message.
+func Errorf(status int, code, param, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Param: param, Message: fmt.Sprintf(format, args...)}
 }
 
@@ -67,10 +69,11 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			"request_id", requestID(r))
 		e = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error; quote the request id when reporting it"}
 	}
-	writeJSON(w, e.Status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Param: e.Param, RequestID: requestID(r)}})
+	WriteJSON(w, e.Status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Param: e.Param, RequestID: requestID(r)}})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON writes v as the JSON response body with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError

@@ -26,7 +26,7 @@ func FuzzDecodeJSON(f *testing.F) {
 			AreaCode       string `json:"areaCode"`
 			Tier           string `json:"tier"`
 		}
-		err := decodeJSON(httptest.NewRecorder(), r, &req)
+		err := DecodeJSON(httptest.NewRecorder(), r, &req)
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) || e.Status < 400 || e.Status > 499 || e.Code == "" || e.Message == "" {

@@ -25,34 +25,34 @@ func (a *API) provisionNumber(w http.ResponseWriter, r *http.Request, partnerID 
 		AreaCode       string `json:"areaCode"`
 		Tier           string `json:"tier"`
 	}
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := DecodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	if err := checkExternalUserID(req.ExternalUserID, "externalUserId"); err != nil {
 		return err
 	}
 	if req.AreaCode == "" {
-		return errorf(http.StatusBadRequest, CodeMissingParameter, "areaCode", "areaCode is required")
+		return Errorf(http.StatusBadRequest, CodeMissingParameter, "areaCode", "areaCode is required")
 	}
 	if !areaCodeFormat.MatchString(req.AreaCode) {
-		return errorf(http.StatusBadRequest, CodeInvalidParameter, "areaCode", "areaCode must be a three-digit NANP area code such as \"415\"")
+		return Errorf(http.StatusBadRequest, CodeInvalidParameter, "areaCode", "areaCode must be a three-digit NANP area code such as \"415\"")
 	}
 	if _, ok := store.LookupAreaCode(req.AreaCode); !ok {
-		return errorf(http.StatusUnprocessableEntity, CodeUnknownAreaCode, "areaCode", "%s is not a US or Canadian geographic area code", req.AreaCode)
+		return Errorf(http.StatusUnprocessableEntity, CodeUnknownAreaCode, "areaCode", "%s is not a US or Canadian geographic area code", req.AreaCode)
 	}
 	tier := store.TierPersonal
 	if req.Tier != "" {
 		tier = store.Tier(req.Tier)
 		if !tier.Valid() {
-			return errorf(http.StatusBadRequest, CodeInvalidParameter, "tier", "tier must be personal or business")
+			return Errorf(http.StatusBadRequest, CodeInvalidParameter, "tier", "tier must be personal or business")
 		}
 	}
 	n, err := a.store.Provision(r.Context(), partnerID, req.ExternalUserID, req.AreaCode, tier)
 	switch {
 	case errors.Is(err, store.ErrUserHasNumber):
-		return errorf(http.StatusConflict, CodeNumberExists, "externalUserId", "%s already has a number; release it first", req.ExternalUserID)
+		return Errorf(http.StatusConflict, CodeNumberExists, "externalUserId", "%s already has a number; release it first", req.ExternalUserID)
 	case errors.Is(err, store.ErrNoNumberAvailable):
-		return errorf(http.StatusNotFound, CodeNoNumbersAvailable, "areaCode", "no %s number is free in area code %s; try another area code", tier, req.AreaCode)
+		return Errorf(http.StatusNotFound, CodeNoNumbersAvailable, "areaCode", "no %s number is free in area code %s; try another area code", tier, req.AreaCode)
 	case err != nil:
 		return err
 	}
@@ -60,7 +60,7 @@ func (a *API) provisionNumber(w http.ResponseWriter, r *http.Request, partnerID 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, struct {
+	WriteJSON(w, http.StatusOK, struct {
 		FaxNumber         string     `json:"faxNumber"`
 		City              string     `json:"city"`
 		State             string     `json:"state"`
@@ -78,13 +78,13 @@ func (a *API) lookupNumber(w http.ResponseWriter, r *http.Request, partnerID str
 	}
 	n, err := a.store.ActiveNumber(r.Context(), partnerID, user)
 	if errors.Is(err, store.ErrNotFound) {
-		writeJSON(w, http.StatusOK, map[string]any{"active": false})
+		WriteJSON(w, http.StatusOK, map[string]any{"active": false})
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, struct {
+	WriteJSON(w, http.StatusOK, struct {
 		Active    bool       `json:"active"`
 		FaxNumber string     `json:"faxNumber"`
 		Tier      store.Tier `json:"tier"`
@@ -100,12 +100,12 @@ func (a *API) releaseNumber(w http.ResponseWriter, r *http.Request, partnerID st
 	}
 	err := a.store.Release(r.Context(), partnerID, user, a.cfg.NumberCoolOff)
 	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusNotFound, CodeNumberNotFound, "externalUserId", "%s has no active number", user)
+		return Errorf(http.StatusNotFound, CodeNumberNotFound, "externalUserId", "%s has no active number", user)
 	}
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
 	return nil
 }
 
@@ -123,7 +123,7 @@ func (a *API) getSettings(w http.ResponseWriter, r *http.Request, partnerID stri
 	if p.WebhookSecret != "" {
 		secret = "***" // write-only: never echoed
 	}
-	writeJSON(w, http.StatusOK, struct {
+	WriteJSON(w, http.StatusOK, struct {
 		Name             string `json:"name"`
 		WebhookURL       any    `json:"webhookUrl"`
 		WebhookSecret    any    `json:"webhookSecret"`
@@ -142,7 +142,7 @@ func (a *API) patchSettings(w http.ResponseWriter, r *http.Request, partnerID st
 		BillingEmail     json.RawMessage `json:"billingEmail"`
 		ExtractionSchema json.RawMessage `json:"extractionSchema"`
 	}
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := DecodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	var patch store.SettingsPatch
@@ -160,7 +160,7 @@ func (a *API) patchSettings(w http.ResponseWriter, r *http.Request, partnerID st
 		return err
 	} else if set {
 		if v != "" && (len(v) < 8 || len(v) > 256) {
-			return errorf(http.StatusBadRequest, CodeInvalidParameter, "webhookSecret", "webhookSecret must be 8 to 256 characters")
+			return Errorf(http.StatusBadRequest, CodeInvalidParameter, "webhookSecret", "webhookSecret must be 8 to 256 characters")
 		}
 		patch.WebhookSecret = &v
 	}
@@ -170,7 +170,7 @@ func (a *API) patchSettings(w http.ResponseWriter, r *http.Request, partnerID st
 		if v != "" {
 			addr, err := mail.ParseAddress(v)
 			if err != nil || addr.Address != v || len(v) > 254 || !strings.Contains(v[strings.LastIndexByte(v, '@')+1:], ".") {
-				return errorf(http.StatusBadRequest, CodeInvalidParameter, "billingEmail", "billingEmail must be an email address such as billing@example.com")
+				return Errorf(http.StatusBadRequest, CodeInvalidParameter, "billingEmail", "billingEmail must be an email address such as billing@example.com")
 			}
 		}
 		patch.BillingEmail = &v
@@ -188,14 +188,14 @@ func (a *API) patchSettings(w http.ResponseWriter, r *http.Request, partnerID st
 	if err := a.store.UpdateSettings(r.Context(), partnerID, patch); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
 	return nil
 }
 
 func (a *API) checkWebhookURL(v string) error {
 	u, err := url.Parse(v)
 	bad := func(why string) error {
-		return errorf(http.StatusBadRequest, CodeInvalidParameter, "webhookUrl", "webhookUrl %s", why)
+		return Errorf(http.StatusBadRequest, CodeInvalidParameter, "webhookUrl", "webhookUrl %s", why)
 	}
 	if len(v) > 2048 {
 		return bad("must be at most 2048 characters")
@@ -225,7 +225,7 @@ func (a *API) checkWebhookURL(v string) error {
 // accept is exactly what extraction can run.
 func checkSchema(raw json.RawMessage) error {
 	if len(raw) == 0 || raw[0] != '{' {
-		return errorf(http.StatusBadRequest, CodeInvalidParameter, "extractionSchema", "extractionSchema must be an object with type and fields")
+		return Errorf(http.StatusBadRequest, CodeInvalidParameter, "extractionSchema", "extractionSchema must be an object with type and fields")
 	}
 	s, err := extract.ParseSchema(raw)
 	if err == nil && strings.TrimSpace(s.Type) == "" {
@@ -233,7 +233,7 @@ func checkSchema(raw json.RawMessage) error {
 	}
 	if err != nil {
 		msg := strings.TrimPrefix(err.Error(), extract.ErrSchema.Error()+": ")
-		return errorf(http.StatusBadRequest, CodeInvalidParameter, "extractionSchema",
+		return Errorf(http.StatusBadRequest, CodeInvalidParameter, "extractionSchema",
 			"extractionSchema: %s (want {\"type\": \"...\", \"fields\": [{\"name\": \"...\", \"type\": \"string|number|boolean|array|object|date\"}]})", msg)
 	}
 	return nil
@@ -260,7 +260,7 @@ func (a *API) getCredits(w http.ResponseWriter, r *http.Request, partnerID strin
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, struct {
+	WriteJSON(w, http.StatusOK, struct {
 		Credits int64    `json:"credits"`
 		Bundles []bundle `json:"bundles"`
 	}{p.Credits, bundles})
@@ -269,7 +269,7 @@ func (a *API) getCredits(w http.ResponseWriter, r *http.Request, partnerID strin
 
 // POST /credits: Stripe Checkout arrives with the billing work; until then a clear 501.
 func (a *API) createCheckout(w http.ResponseWriter, r *http.Request, partnerID string) error {
-	return errorf(http.StatusNotImplemented, CodeNotImplemented, "",
+	return Errorf(http.StatusNotImplemented, CodeNotImplemented, "",
 		"buying credits through Stripe Checkout is not available on this server yet")
 }
 
@@ -284,19 +284,19 @@ func (a *API) listInbox(w http.ResponseWriter, r *http.Request, partnerID string
 	if s := qv.Get("page"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 100000 {
-			return errorf(http.StatusBadRequest, CodeInvalidParameter, "page", "page must be a whole number from 1")
+			return Errorf(http.StatusBadRequest, CodeInvalidParameter, "page", "page must be a whole number from 1")
 		}
 		page = n
 	}
 	q := qv.Get("q")
 	if len(q) > 500 {
-		return errorf(http.StatusBadRequest, CodeInvalidParameter, "q", "q must be at most 500 characters")
+		return Errorf(http.StatusBadRequest, CodeInvalidParameter, "q", "q must be at most 500 characters")
 	}
 	from := qv.Get("from")
 	if from != "" {
 		e, ok := store.NormalizeNumber(from)
 		if !ok {
-			return errorf(http.StatusBadRequest, CodeInvalidParameter, "from", "from must be a phone number in E.164 form, such as +15125551234")
+			return Errorf(http.StatusBadRequest, CodeInvalidParameter, "from", "from must be a phone number in E.164 form, such as +15125551234")
 		}
 		from = e
 	}
@@ -332,7 +332,7 @@ func (a *API) listInbox(w http.ResponseWriter, r *http.Request, partnerID string
 		faxes = append(faxes, inboxFax{f.ID, f.ExternalUserID, f.FromNumber, f.ToNumber, f.Pages, nullable(f.OCRText),
 			f.OCRStatus, extracted, f.ExtractStatus, fileURL, f.ReceivedAt.Format(time.RFC3339)})
 	}
-	writeJSON(w, http.StatusOK, struct {
+	WriteJSON(w, http.StatusOK, struct {
 		Faxes []inboxFax `json:"faxes"`
 		Total int        `json:"total"`
 		Page  int        `json:"page"`
@@ -374,7 +374,7 @@ func (a *API) getUsage(w http.ResponseWriter, r *http.Request, partnerID string)
 	type credits struct {
 		Remaining int64 `json:"remaining"`
 	}
-	writeJSON(w, http.StatusOK, struct {
+	WriteJSON(w, http.StatusOK, struct {
 		From           string   `json:"from"`
 		To             string   `json:"to"`
 		ExternalUserID any      `json:"externalUserId"`
@@ -401,7 +401,7 @@ func usagePeriod(fromS, toS string, now time.Time) (time.Time, time.Time, error)
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 			return t.UTC(), nil
 		}
-		return time.Time{}, errorf(http.StatusBadRequest, CodeInvalidParameter, name, "%s must be a date (2026-04-01) or an RFC 3339 time", name)
+		return time.Time{}, Errorf(http.StatusBadRequest, CodeInvalidParameter, name, "%s must be a date (2026-04-01) or an RFC 3339 time", name)
 	}
 	monthOf := func(t time.Time) (time.Time, time.Time) {
 		start := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
@@ -431,10 +431,10 @@ func usagePeriod(fromS, toS string, now time.Time) (time.Time, time.Time, error)
 		}
 	}
 	if to.Before(from) {
-		return from, to, errorf(http.StatusBadRequest, CodeInvalidParameter, "to", "to must not be before from")
+		return from, to, Errorf(http.StatusBadRequest, CodeInvalidParameter, "to", "to must not be before from")
 	}
 	if to.Sub(from) > 366*24*time.Hour+time.Second {
-		return from, to, errorf(http.StatusBadRequest, CodeInvalidParameter, "to", "the period must be at most a year")
+		return from, to, Errorf(http.StatusBadRequest, CodeInvalidParameter, "to", "the period must be at most a year")
 	}
 	return from, to, nil
 }
