@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -16,9 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faxseal/faxseal/api"
 	"github.com/faxseal/faxseal/store"
 	"github.com/faxseal/faxseal/store/cluster"
 	"github.com/faxseal/faxseal/store/storetest"
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // syncBuffer is stdout for a command running in another goroutine.
@@ -348,5 +352,39 @@ func TestLoadConfig(t *testing.T) {
 				t.Fatalf("%s=%s: %v", name, bad, err)
 			}
 		})
+	}
+}
+
+// Every partner route serve mounts, including routes other packages add through api.Config.Routes in
+// registerHTTP, is in the OpenAPI document.
+func TestServedRoutesAreDocumented(t *testing.T) {
+	n := &node{cfg: &config{RateLimit: 60}, logger: slog.New(slog.DiscardHandler), store: storetest.New(t),
+		router: mux.NewRouter(), registry: prometheus.NewRegistry()}
+	if err := registerHTTP(n); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(api.OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	count := 0
+	n.router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tpl, err1 := route.GetPathTemplate()
+		methods, err2 := route.GetMethods()
+		if err1 != nil || err2 != nil || !strings.HasPrefix(tpl, api.Prefix+"/") {
+			return nil
+		}
+		for _, m := range methods {
+			count++
+			if _, ok := doc.Paths[strings.TrimPrefix(tpl, api.Prefix)][strings.ToLower(m)]; !ok {
+				t.Errorf("serve mounts %s %s, which api/openapi.json does not document", m, tpl)
+			}
+		}
+		return nil
+	})
+	if count < 10 {
+		t.Fatalf("only %d partner routes mounted", count)
 	}
 }
