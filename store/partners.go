@@ -360,3 +360,36 @@ func deref(p *string) string {
 	}
 	return *p
 }
+
+// AddKey gives a partner another API key (for rotation: add, switch, then RevokeKey the old one) and
+// returns it in clear.
+func (s *Store) AddKey(ctx context.Context, partnerID string) (string, error) {
+	var key string
+	err := s.WithTx(ctx, func(tx *Tx) error {
+		var exists bool
+		if err := tx.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM partners WHERE id = $1)`, partnerID).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			return ErrNotFound
+		}
+		var err error
+		key, err = tx.CreateKey(ctx, partnerID)
+		return err
+	})
+	return key, err
+}
+
+// RevokeKey ends one of a partner's keys at once (every node sees it on the next request).
+// ErrNotFound if the partner has no such active key.
+func (s *Store) RevokeKey(ctx context.Context, partnerID, keyID string) error {
+	n, err := s.Exec(ctx, `UPDATE partner_keys SET revoked_at = now() WHERE id = $1 AND partner_id = $2 AND revoked_at IS NULL`,
+		keyID, partnerID)
+	if err != nil {
+		return fmt.Errorf("store: revoke key: %w", err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

@@ -470,3 +470,35 @@ func TestProvisionSameUserConcurrently(t *testing.T) {
 		t.Fatalf("results %v, want 1 ok and 3 exists", results)
 	}
 }
+
+func TestKeyRotation(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	ctx := context.Background()
+	p, old := newPartner(t, s, "Rotator", 0)
+	q, _ := newPartner(t, s, "Other", 0)
+	rl := store.RateLimit{Limit: 60, Period: time.Minute}
+	fresh, err := s.AddKey(ctx, p.ID)
+	if err != nil || fresh == old {
+		t.Fatalf("add key: %v", err)
+	}
+	keys, _ := s.RevealKeys(ctx, p.ID)
+	if len(keys) != 2 {
+		t.Fatalf("%d keys", len(keys))
+	}
+	if err := s.RevokeKey(ctx, q.ID, keys[0].ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another partner revoked the key: %v", err)
+	}
+	if err := s.RevokeKey(ctx, p.ID, keys[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Authenticate(ctx, old, rl); !errors.Is(err, store.ErrUnknownKey) {
+		t.Fatalf("revoked key: %v", err)
+	}
+	if a, _, err := s.Authenticate(ctx, fresh, rl); err != nil || a.PartnerID != p.ID {
+		t.Fatalf("new key: %v", err)
+	}
+	if _, err := s.AddKey(ctx, "ptn_none"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("key for an unknown partner: %v", err)
+	}
+}
