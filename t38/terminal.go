@@ -100,10 +100,12 @@ type Terminal struct {
 	sentAny  bool
 	idleAt   time.Duration // pending no-signal after a burst, if idlePend
 	idlePend bool
-	scratch  []byte
-	rev      []byte
-	ifp      IFP
-	fields   [2]Field
+	// fcsPending: the current frame's octets are sent, its FCS marker is next
+	fcsPending bool
+	scratch    []byte
+	rev        []byte
+	ifp        IFP
+	fields     [2]Field
 
 	// receive
 	mode        t30.RxMode
@@ -235,7 +237,7 @@ func (t *Terminal) start() {
 	at := max(t.queue[0].at, t.freeAt)
 	t.cur = t.queue[0].tx
 	t.queue = append(t.queue[:0], t.queue[1:]...)
-	t.active, t.phase, t.due, t.frame, t.off, t.pad = true, phaseLead, at, 0, 0, 0
+	t.active, t.phase, t.due, t.frame, t.off, t.pad, t.fcsPending = true, phaseLead, at, 0, 0, 0, false
 	t.idlePend = false
 }
 
@@ -339,36 +341,39 @@ func (t *Terminal) chunkSize(rate int) int {
 
 func (t *Terminal) stepHDLC(at time.Duration) {
 	tx := &t.cur
+	dt, _ := dataTypeFor(tx.Modulation, tx.BitRate)
+	if t.fcsPending {
+		// The frame's octets are out: its FCS and closing flag take line time too (T.30 §5.3.7),
+		// plus stuffing. The end marker travels in its own IFP, as spandsp sends it (and Wireshark
+		// reassembles it); the last frame's is the burst's single end marker, sent 3 times
+		// (reference brief §5 #7).
+		t.fcsPending = false
+		f := tx.Frames[t.frame]
+		t.due = at + bitTime(stuffedBits(f)+16+8, tx.BitRate)
+		t.frame, t.off = t.frame+1, 0
+		if t.frame < len(tx.Frames) {
+			t.sendData(at, dt, 1, Field{Type: FieldHDLCFCSOK})
+			return
+		}
+		t.sendData(at, dt, dataEndCount, Field{Type: FieldHDLCFCSOKSigEnd})
+		t.phase = phaseEnd
+		return
+	}
 	for t.frame < len(tx.Frames) && len(tx.Frames[t.frame]) == 0 {
 		t.frame++
 	}
 	if t.frame >= len(tx.Frames) {
 		// No frames at all: close the carrier with a bare sig-end.
-		dt, _ := dataTypeFor(tx.Modulation, tx.BitRate)
 		t.sendData(at, dt, dataEndCount, Field{Type: FieldHDLCSigEnd})
 		t.endBurst(at, hdlcTail)
 		return
 	}
 	f := tx.Frames[t.frame]
 	n := min(t.chunkSize(tx.BitRate), len(f)-t.off)
-	chunk := f[t.off : t.off+n]
+	t.sendData(at, dt, 1, Field{Type: FieldHDLCData, Data: f[t.off : t.off+n]})
 	t.off += n
-	dt, _ := dataTypeFor(tx.Modulation, tx.BitRate)
 	t.due = at + bitTime(n*8, tx.BitRate)
-	if t.off < len(f) {
-		t.sendData(at, dt, 1, Field{Type: FieldHDLCData, Data: chunk})
-		return
-	}
-	// End of frame: the FCS and closing flag take line time too (T.30 §5.3.7), plus stuffing.
-	t.due += bitTime(stuffedBits(f)+16+8, tx.BitRate)
-	t.frame, t.off = t.frame+1, 0
-	if t.frame < len(tx.Frames) {
-		t.sendData(at, dt, 1, Field{Type: FieldHDLCData, Data: chunk}, Field{Type: FieldHDLCFCSOK})
-		return
-	}
-	// Exactly one end marker per burst (reference brief §5 #7), repeated as packet copies.
-	t.sendData(at, dt, dataEndCount, Field{Type: FieldHDLCData, Data: chunk}, Field{Type: FieldHDLCFCSOKSigEnd})
-	t.phase = phaseEnd
+	t.fcsPending = t.off == len(f)
 }
 
 func (t *Terminal) stepData(at time.Duration) {

@@ -69,36 +69,39 @@ func TestTerminalHDLCBurst(t *testing.T) {
 		trace = append(trace, fmt.Sprintf("%v x%d", &p.ifp, p.count))
 	}
 	want := []string{"indicator no-signal x3", "indicator v21-preamble x3"}
-	for i := 0; i < 4; i++ {
+	for i := 0; i < 5; i++ {
 		want = append(want, "data v21 [hdlc-data 1] x1")
 	}
-	want = append(want, "data v21 [hdlc-data 1] [hdlc-fcs-OK 0] x1")
-	for i := 0; i < 4; i++ {
+	want = append(want, "data v21 [hdlc-fcs-OK 0] x1")
+	for i := 0; i < 5; i++ {
 		want = append(want, "data v21 [hdlc-data 1] x1")
 	}
-	want = append(want, "data v21 [hdlc-data 1] [hdlc-fcs-OK-sig-end 0] x3", "indicator no-signal x3")
+	want = append(want, "data v21 [hdlc-fcs-OK-sig-end 0] x3", "indicator no-signal x3")
 	if strings.Join(trace, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("trace:\n%s\nwant:\n%s", strings.Join(trace, "\n"), strings.Join(want, "\n"))
 	}
 	// Bit order at the boundary: control 0x03 -> 0xC0, DCS 0x83 -> 0xC1 (reference brief §1.3).
 	var wire []byte
-	for _, p := range pkts[2:12] {
-		wire = append(wire, p.ifp.Fields[0].Data...)
+	for _, p := range pkts[2:14] {
+		if p.ifp.Fields[0].Type == FieldHDLCData {
+			wire = append(wire, p.ifp.Fields[0].Data...)
+		}
 	}
 	if want := []byte{0xFF, 0xC0, 0x42, 0x04, 0x04, 0xFF, 0xC8, 0xC1, 0x00, 0x62}; !bytes.Equal(wire, want) {
 		t.Errorf("wire octets %X, want %X", wire, want)
 	}
-	// Pacing: preamble at 75 ms, one octet per 26.7 ms, plus FCS/flag/stuffing time per frame; the Tx
-	// is done when the last bit is out, and no-signal follows 100 ms later.
+	// Pacing: preamble at 75 ms, one octet per 26.7 ms; the FCS marker when the last octet is out,
+	// then FCS/flag/stuffing time; the Tx is done when the last bit is out, and no-signal follows
+	// 100 ms later.
 	if pkts[1].at != 75*time.Millisecond || pkts[2].at != 175*time.Millisecond {
 		t.Errorf("preamble at %v, first data at %v", pkts[1].at, pkts[2].at)
 	}
 	if step := pkts[3].at - pkts[2].at; step != bitTime(8, 300) {
 		t.Errorf("octet pacing %v", step)
 	}
-	end := pkts[11].at + bitTime(8+16+8+stuffedBits(dcs), 300)
-	if len(done) != 1 || done[0] != end || pkts[12].at != end+hdlcTail {
-		t.Errorf("tx done %v, no-signal at %v; want %v, %v", done, pkts[12].at, end, end+hdlcTail)
+	end := pkts[13].at + bitTime(16+8+stuffedBits(dcs), 300)
+	if pkts[13].at != pkts[12].at+bitTime(8, 300) || len(done) != 1 || done[0] != end || pkts[14].at != end+hdlcTail {
+		t.Errorf("sig-end at %v, tx done %v, no-signal at %v; want done %v, no-signal %v", pkts[13].at, done, pkts[14].at, end, end+hdlcTail)
 	}
 }
 
