@@ -307,19 +307,24 @@ type node struct {
 	registry *prometheus.Registry
 }
 
-// registerWorkers adds every River worker and periodic job. Later work (OCR, extraction, webhooks,
-// sending, retention) registers its workers here.
-func registerWorkers(n *node, workers *river.Workers) []*river.PeriodicJob {
+// registerWorkers adds every River worker, its queues and the periodic jobs. Later work (the inbound
+// pipeline's OCR, extraction and webhooks; sending; retention) registers here, and so do the
+// store.OnReceivedFax hooks that enqueue their jobs in the received fax's transaction: this runs
+// before any component (the SIP gateway) can deliver a fax.
+func registerWorkers(n *node, workers *river.Workers) (map[string]river.QueueConfig, []*river.PeriodicJob) {
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
 	river.AddWorker(workers, &store.NumberFeesWorker{Store: n.store})
-	return []*river.PeriodicJob{
+	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return store.NumberFeesArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true, ID: "number_monthly_fees"}),
 	}
+	return queues, periodic
 }
 
 // registerHTTP mounts every HTTP surface on the node's router. The portal (api/portal) mounts here
-// too, beside the partner API.
+// too, beside the partner API; partner endpoints of other packages go in api.Config.Routes, and the
+// inbound pipeline's signed file links in api.Config.FileURL and OpenFile.
 func registerHTTP(n *node) error {
 	a, err := api.New(api.Config{
 		Store:             n.store,
@@ -338,7 +343,8 @@ func registerHTTP(n *node) error {
 
 // registerComponents lists the long-running parts besides HTTP and River, in start order. The SIP
 // endpoint (sip/, gateway/) is started here, listening on n.cfg.SIPAddr, with the same context as
-// everything else.
+// everything else. The gateway (tier 1) cannot import store: adapt n.store.RouteNumber (ErrNotFound
+// -> SIP 404, ErrPartnerSuspended -> 480) and n.store.InsertReceivedFax to its interfaces here.
 func registerComponents(n *node) []component {
 	return nil
 }
@@ -369,9 +375,9 @@ func runServe(ctx context.Context, args []string) error {
 	}
 
 	workers := river.NewWorkers()
-	periodic := registerWorkers(n, workers)
+	queues, periodic := registerWorkers(n, workers)
 	jobs, err := db.store.NewJobClient(&river.Config{
-		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Queues:       queues,
 		Workers:      workers,
 		PeriodicJobs: periodic,
 		Logger:       slog.New(minLevel{logger.Handler(), riverLogLevel(cfg.LogLevel)}).With("component", "river"),
