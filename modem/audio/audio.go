@@ -69,6 +69,7 @@ type Transport struct {
 	data       []byte // EventData arena, reset per Rx call
 	dataFrom   int    // start of the bytes not yet reported
 	evs        []statusAt
+	dropBits   int    // fast-modem bits still to discard after a fill-in
 	frames     []byte // EventHDLC arena, reset per Rx call
 
 	// Transmit side.

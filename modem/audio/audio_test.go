@@ -221,3 +221,54 @@ func TestZeroAllocsSteadyState(t *testing.T) {
 		t.Fatalf("%v allocations per 20 ms tick", n)
 	}
 }
+
+func TestTCFSurvivesLostPacket(t *testing.T) {
+	// One packet lost in the middle of a 1.5 s TCF: the bits the receiver cannot trust after the gap
+	// are dropped, not delivered as errors, so the zero run T.30 checks (>= 1 s, spandsp's rule)
+	// stays unbroken.
+	for _, c := range []struct {
+		m    t30.Modulation
+		rate int
+	}{{t30.V29, 9600}, {t30.V27ter, 4800}, {t30.V17, 14400}} {
+		a, b := New(g711.MuLaw), New(g711.MuLaw)
+		b.Receive(t30.RxMode{Kind: t30.RxData, Modulation: c.m, BitRate: c.rate})
+		tcf := make([]byte, c.rate*3/2/8)
+		a.Transmit(t30.Tx{Kind: t30.TxData, Modulation: c.m, BitRate: c.rate, Data: tcf, TCF: true})
+		buf := make([]int16, Block)
+		var data []byte
+		for i := range 150 {
+			a.Tx(buf)
+			a.Events()
+			// Training lasts up to ~1.4 s (V.17 long); lose a packet 0.75 s into the TCF itself.
+			if i == 75+map[t30.Modulation]int{t30.V29: 13, t30.V27ter: 36, t30.V17: 70}[c.m]-38 {
+				b.RxFillin(Block)
+			} else {
+				b.Rx(buf)
+			}
+			for _, e := range b.Events() {
+				if e.Kind == t30.EventData {
+					data = append(data, e.Data...)
+				}
+			}
+		}
+		run, best := 0, 0
+		for _, x := range data {
+			if x == 0 {
+				run += 8
+				best = max(best, run)
+			} else {
+				run = 0
+			}
+		}
+		var nz []int
+		for i, x := range data {
+			if x != 0 {
+				nz = append(nz, i)
+			}
+		}
+		t.Logf("%v %d: %d bytes, longest zero run %d bits, non-zero at %v", c.m, c.rate, len(data), best, nz)
+		if best < c.rate {
+			t.Errorf("%v %d: longest zero run %d bits < 1 s", c.m, c.rate, best)
+		}
+	}
+}

@@ -206,6 +206,18 @@ func (t *Transport) RxFillin(n int) {
 	}
 	if t.fast != nil {
 		t.fast.fillin(n)
+		if t.fastSt == fastTrained {
+			// After a gap the receive filter and the equaliser still hold the fill-in for a few
+			// dozen symbols, and the descrambler needs its register refilled: the bits it delivers
+			// meanwhile are noise. Drop them rather than pass them on, so a lost packet costs only
+			// missing bits, not a burst of wrong ones (a TCF zero run then survives a lost packet;
+			// brief §3.5 item 9).
+			syms := dropSymbols
+			if t.mode.Modulation == t30.V17 {
+				syms += v17Traceback // the Viterbi decoder delivers its bits that much later
+			}
+			t.dropBits = syms * t.mode.BitRate / baudOf(t.mode.Modulation, t.mode.BitRate)
+		}
 	}
 }
 
@@ -264,6 +276,7 @@ func (t *Transport) runFast(samples []int16) {
 		switch e.kind {
 		case stTrained:
 			t.fastSt = fastTrained
+			t.dropBits = 0
 			t.fastDef.Reset()
 			t.acc, t.nacc = 0, 0
 			t.v21def.Reset()
@@ -287,6 +300,11 @@ func (t *Transport) runFast(samples []int16) {
 func (t *Transport) fastBits(bits []byte) {
 	if t.fastSt != fastTrained {
 		return
+	}
+	if t.dropBits > 0 {
+		k := min(t.dropBits, len(bits))
+		t.dropBits -= k
+		bits = bits[k:]
 	}
 	m, rate := t.mode.Modulation, t.mode.BitRate
 	if t.mode.Kind == t30.RxHDLC {
@@ -318,4 +336,24 @@ func (t *Transport) flushData() {
 			Data: t.data[t.dataFrom:len(t.data):len(t.data)]})
 		t.dataFrom = len(t.data)
 	}
+}
+
+// dropSymbols is how many symbols after a fill-in are not trusted: the receive filter and the
+// 33-tap T/2 equaliser span about 25 symbols, and the scramblers need up to 23 clean line bits.
+const dropSymbols = 32
+
+// v17Traceback is the V.17 trellis decoder's decision delay in symbols (brief §3.5 item 8: 16).
+const v17Traceback = 16
+
+func baudOf(m t30.Modulation, rate int) int {
+	switch m {
+	case t30.V27ter:
+		if rate == 2400 {
+			return 1200
+		}
+		return 1600
+	case t30.V21:
+		return 300
+	}
+	return 2400 // V.29 and V.17
 }
