@@ -235,7 +235,7 @@ func TestFillInAtReversal(t *testing.T) {
 // clock) is still received: the segment 1 estimate and the carrier loop take it out.
 func TestCarrierOffset(t *testing.T) {
 	for _, rate := range []Rate{Rate7200, Rate14400} {
-		for _, hz := range []float64{-10, -4, 4, 10} {
+		for _, hz := range []float64{-15, -4, 4, 15} {
 			src := newPRBS(uint64(hz+20), 30000)
 			tx, _ := NewTransmitter(rate, src)
 			tx.shaper.Carrier.SetFreq(carrierHz + hz)
