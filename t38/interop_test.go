@@ -211,6 +211,7 @@ type interopCase struct {
 	imageDepth  int    // both sides' SenderConfig.ImageDepth
 	peerFEC     bool   // the peer's UDPTL uses parity FEC (span 3, 2 entries) instead of redundancy
 	initialSeq  uint16 // both UDPTL senders start here (65400: the sequence wraps mid-call)
+	peerOptions int    // spandsp T38_TERMINAL_OPTION_* bits
 	version     int
 	depth       int
 	imp         impairment
@@ -226,7 +227,7 @@ func (c interopCase) spandspCfg() spandsp.T38Config {
 	if comp == 0 {
 		comp = spandsp.CompressMH | spandsp.CompressMR | spandsp.CompressMMR
 	}
-	return spandsp.T38Config{Version: c.version, ECM: c.ecm, Modems: c.modems, Compressions: comp, Ident: "spandsp"}
+	return spandsp.T38Config{Version: c.version, ECM: c.ecm, Modems: c.modems, Compressions: comp, Ident: "spandsp", Options: c.peerOptions}
 }
 
 func (c interopCase) configure(cfg *t30.Config) {
@@ -593,5 +594,54 @@ func TestInteropRTN(t *testing.T) {
 	checkPages(t, doc, us.sink.kept, res.Format)
 	if n := countSent(us.sess, t30.FCFMCF); n != 2 {
 		t.Errorf("MCF sent %d times, want 2 (the resent page 1, then page 2)", n)
+	}
+}
+
+// TestInteropPeerOptions runs spandsp with its T.38 terminal options in the directions where they
+// mean something for a UDP peer: repeated indicators (spandsp resends the current indicator every
+// 30 ms chunk) must be taken as repeats, and an unpaced sender's page arriving in one burst must
+// still decode. Not run: spandsp 0.0.6 as an ECM *sender* with regular indicators never starts its
+// ECM burst (it keeps repeating no-signal, with spandsp at both ends too), and as an unpaced
+// *receiver* it is a TCP/TPKT mode that gives up on a paced UDP sender.
+func TestInteropPeerOptions(t *testing.T) {
+	repeat := spandsp.OptionRegularIndicators | spandsp.Option2sRepeatingIndicators
+	t.Run("ours-to-repeating-indicators-ECM", func(t *testing.T) {
+		c := interopCase{pages: 1, rows: 500, ecm: true, depth: 3, seed: 51, peerOptions: repeat}
+		doc := interopDoc(c)
+		cfg := c.spandspCfg()
+		cfg.RxFile = filepath.Join(t.TempDir(), "rx.tif")
+		peer := newSpandspNode(t, cfg, c.peerSender())
+		us := newOurNode(t, c.ours(t30.Send, doc))
+		(&channel{rng: rand.New(rand.NewSource(c.seed))}).run(t, [2]node{us, peer}, 10*time.Minute)
+		if res := us.sess.Result(); res.Code != t30.OK {
+			t.Fatalf("%+v\n%s", res, trace(us.sess))
+		}
+		bms, err := spandsp.ReadTIFF(cfg.RxFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkPages(t, doc, fromBitmaps(t, bms), us.sess.Result().Format)
+	})
+	for _, o := range []struct {
+		name string
+		opts int
+	}{{"unpaced-MH-to-ours", spandsp.OptionNoPacing}} {
+		t.Run(o.name, func(t *testing.T) {
+			c := interopCase{pages: 1, rows: 500, comp: t30.MH, spandspComp: spandsp.CompressMH, depth: 3, seed: 52, peerOptions: o.opts}
+			doc := interopDoc(c)
+			in := filepath.Join(t.TempDir(), "tx.tif")
+			if err := spandsp.WriteTIFF(in, toBitmaps(doc.pages), spandsp.TIFFG4); err != nil {
+				t.Fatal(err)
+			}
+			cfg := c.spandspCfg()
+			cfg.Calling, cfg.TxFile = true, in
+			peer := newSpandspNode(t, cfg, c.peerSender())
+			us := newOurNode(t, c.ours(t30.Receive, nil))
+			(&channel{rng: rand.New(rand.NewSource(c.seed))}).run(t, [2]node{peer, us}, 10*time.Minute)
+			if res := us.sess.Result(); res.Code != t30.OK {
+				t.Fatalf("%+v\n%s", res, trace(us.sess))
+			}
+			checkPages(t, doc, us.sink.kept, us.sess.Result().Format)
+		})
 	}
 }

@@ -92,6 +92,16 @@ const (
 	CompressMMR = C.T30_SUPPORT_T6_COMPRESSION
 )
 
+// Terminal options for T38Config.Options (spandsp T38_TERMINAL_OPTION_*).
+const (
+	// OptionNoPacing sends data as fast as it comes (TCP/TPKT style).
+	OptionNoPacing = C.T38_TERMINAL_OPTION_NO_PACING
+	// OptionRegularIndicators repeats the current indicator during idle periods.
+	OptionRegularIndicators = C.T38_TERMINAL_OPTION_REGULAR_INDICATORS
+	// Option2sRepeatingIndicators repeats it every 2 s.
+	Option2sRepeatingIndicators = C.T38_TERMINAL_OPTION_2S_REPEATING_INDICATORS
+)
+
 // T38Config configures a spandsp T.38 terminal peer.
 type T38Config struct {
 	// Calling: the peer placed the call (sends CNG, waits for DIS).
@@ -110,6 +120,8 @@ type T38Config struct {
 	Ident string
 	// MaxDatagram is our T38FaxMaxDatagram as the peer sees it (0 = 400).
 	MaxDatagram int
+	// Options are T38_TERMINAL_OPTION_* bits (t38_terminal_set_config); 0 = spandsp's defaults.
+	Options int
 	// Log turns spandsp's flow logging on (to stderr), for debugging a failing interop run.
 	Log bool
 }
@@ -165,6 +177,9 @@ func NewT38Terminal(cfg T38Config) (*T38Terminal, error) {
 	}
 	if cfg.RxFile != "" {
 		C.t30_set_rx_file(t30s, t.cstr(cfg.RxFile), -1)
+	}
+	if cfg.Options != 0 {
+		C.t38_terminal_set_config(p.t38, C.int(cfg.Options))
 	}
 	if cfg.Log {
 		C.peer_log(p, C.SPAN_LOG_SHOW_SEVERITY|C.SPAN_LOG_SHOW_PROTOCOL|C.SPAN_LOG_FLOW)
