@@ -204,21 +204,41 @@ func TestHalfDuplexAndTones(t *testing.T) {
 }
 
 func TestZeroAllocsSteadyState(t *testing.T) {
-	a, b := New(g711.MuLaw), New(g711.MuLaw)
-	b.Receive(t30.RxMode{Kind: t30.RxData, Modulation: t30.V29, BitRate: 9600})
-	a.Transmit(t30.Tx{Kind: t30.TxData, Modulation: t30.V29, BitRate: 9600, Data: make([]byte, 100000)})
-	buf := make([]int16, Block)
-	step := func() {
-		a.Tx(buf)
-		b.Rx(buf)
-		a.Events()
-		b.Events()
+	frames := make([][]byte, 64)
+	for i := range frames {
+		frames[i] = append([]byte{0xFF, 0x03, 0x06, byte(i)}, make([]byte, 256)...)
 	}
-	for range 50 {
-		step()
-	}
-	if n := testing.AllocsPerRun(50, step); n != 0 {
-		t.Fatalf("%v allocations per 20 ms tick", n)
+	for _, c := range []struct {
+		tx t30.Tx
+		rx t30.RxMode
+	}{
+		{t30.Tx{Kind: t30.TxData, Modulation: t30.V29, BitRate: 9600, Data: make([]byte, 100000)},
+			t30.RxMode{Kind: t30.RxData, Modulation: t30.V29, BitRate: 9600}},
+		{t30.Tx{Kind: t30.TxData, Modulation: t30.V17, BitRate: 14400, Data: make([]byte, 100000)},
+			t30.RxMode{Kind: t30.RxData, Modulation: t30.V17, BitRate: 14400}},
+		{t30.Tx{Kind: t30.TxHDLC, Modulation: t30.V17, BitRate: 14400, Frames: frames},
+			t30.RxMode{Kind: t30.RxHDLC, Modulation: t30.V17, BitRate: 14400}},
+		{t30.Tx{Kind: t30.TxHDLC, Modulation: t30.V27ter, BitRate: 4800, Frames: frames},
+			t30.RxMode{Kind: t30.RxHDLC, Modulation: t30.V27ter, BitRate: 4800}},
+		{t30.Tx{Kind: t30.TxHDLC, Modulation: t30.V21, BitRate: 300, Frames: frames[:8]},
+			t30.RxMode{Kind: t30.RxV21, Modulation: t30.V21, BitRate: 300}},
+	} {
+		a, b := New(g711.MuLaw), New(g711.MuLaw)
+		b.Receive(c.rx)
+		a.Transmit(c.tx)
+		buf := make([]int16, Block)
+		step := func() {
+			a.Tx(buf)
+			b.Rx(buf)
+			a.Events()
+			b.Events()
+		}
+		for range 100 {
+			step()
+		}
+		if n := testing.AllocsPerRun(50, step); n != 0 {
+			t.Errorf("%v %v: %v allocations per 20 ms tick", c.tx.Kind, c.tx.Modulation, n)
+		}
 	}
 }
 
@@ -270,5 +290,42 @@ func TestTCFSurvivesLostPacket(t *testing.T) {
 		if best < c.rate {
 			t.Errorf("%v %d: longest zero run %d bits < 1 s", c.m, c.rate, best)
 		}
+	}
+}
+
+// BenchmarkTick measures one 20 ms tick of a transport pair: one side sending V.17 14400 ECM data,
+// the other receiving it (modulation + demodulation + HDLC), the gateway's per-call cost.
+func BenchmarkTick(b *testing.B) {
+	frames := make([][]byte, 256)
+	for i := range frames {
+		frames[i] = append([]byte{0xFF, 0x03, 0x06, byte(i)}, make([]byte, 256)...)
+	}
+	for _, m := range []struct {
+		mod  t30.Modulation
+		rate int
+	}{{t30.V17, 14400}, {t30.V29, 9600}, {t30.V27ter, 4800}} {
+		b.Run(m.mod.String(), func(b *testing.B) {
+			var a, r *Transport
+			buf := make([]int16, Block)
+			start := func() {
+				a, r = New(g711.MuLaw), New(g711.MuLaw)
+				r.Receive(t30.RxMode{Kind: t30.RxHDLC, Modulation: m.mod, BitRate: m.rate})
+				a.Transmit(t30.Tx{Kind: t30.TxHDLC, Modulation: m.mod, BitRate: m.rate, Frames: frames})
+			}
+			start()
+			b.ReportAllocs()
+			b.SetBytes(2 * Block * 2)
+			for i := 0; b.Loop(); i++ {
+				if i%2000 == 1999 {
+					b.StopTimer()
+					start()
+					b.StartTimer()
+				}
+				a.Tx(buf)
+				r.Rx(buf)
+				a.Events()
+				r.Events()
+			}
+		})
 	}
 }
