@@ -149,8 +149,8 @@ func runPair(t testing.TB, c pairCase) (bool, time.Duration, string) {
 	if o, ok := b.(*ourEnd); ok {
 		o.sess.Start(0)
 	}
-	ab := line.New(line.Config{Law: c.law, NoiseDBm0: -60, DriftPPM: 30, LossRate: c.loss, Seed: c.seed})
-	ba := line.New(line.Config{Law: c.law, NoiseDBm0: -60, DriftPPM: -30, LossRate: c.loss, Seed: c.seed + 1000})
+	ab := line.New(line.Config{Law: c.law, NoiseDBm0: -60, DriftPPM: 30, LossRate: c.loss, Seed: c.seed, JitterMin: 20 * time.Millisecond, JitterMax: 40 * time.Millisecond, Playout: 60 * time.Millisecond})
+	ba := line.New(line.Config{Law: c.law, NoiseDBm0: -60, DriftPPM: -30, LossRate: c.loss, Seed: c.seed + 1000, JitterMin: 20 * time.Millisecond, JitterMax: 40 * time.Millisecond, Playout: 60 * time.Millisecond})
 	buf := make([]int16, Block)
 	var now time.Duration
 	move := func(from, to endpoint, m *line.Model) {

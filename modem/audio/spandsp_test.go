@@ -51,7 +51,9 @@ func toBitmaps(pages []*g3.Page) []spandsp.Bitmap {
 }
 
 // runInterop runs one whole fax between our t30 + audio transport and spandsp's fax_state over two
-// G.711 line models with independent packet loss, 20 ms ticks, virtual time.
+// G.711 line models with independent packet loss, 20-40 ms network jitter into a 60 ms fixed playout
+// buffer (late packets would be lost; with this buffer none are), ±30 ppm clocks, 20 ms ticks,
+// virtual time.
 func runInterop(t *testing.T, c interop) interopResult {
 	t.Helper()
 	var docPages []*g3.Page
@@ -88,8 +90,8 @@ func runInterop(t *testing.T, c interop) interopResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	toPeer := line.New(line.Config{Law: c.law, NoiseDBm0: -60, DriftPPM: 30, LossRate: c.loss, Seed: c.seed})
-	toUs := line.New(line.Config{Law: c.law, NoiseDBm0: -60, DriftPPM: -30, LossRate: c.loss, Seed: c.seed + 100})
+	toPeer := line.New(line.Config{Law: c.law, NoiseDBm0: -60, DriftPPM: 30, LossRate: c.loss, Seed: c.seed, JitterMin: 20 * time.Millisecond, JitterMax: 40 * time.Millisecond, Playout: 60 * time.Millisecond})
+	toUs := line.New(line.Config{Law: c.law, NoiseDBm0: -60, DriftPPM: -30, LossRate: c.loss, Seed: c.seed + 100, JitterMin: 20 * time.Millisecond, JitterMax: 40 * time.Millisecond, Playout: 60 * time.Millisecond})
 	buf := make([]int16, Block)
 	var now time.Duration
 	sess.Start(now)

@@ -10,6 +10,7 @@ package line
 import (
 	"math"
 	"math/rand/v2"
+	"time"
 
 	"github.com/faxseal/faxseal/modem/g711"
 	"github.com/faxseal/faxseal/modem/internal/dsp"
@@ -26,6 +27,10 @@ type Config struct {
 	DriftPPM  float64  // far-end sample clock offset: + means the receiver gets more samples
 	LossRate  float64  // probability that a 20 ms packet is lost
 	Seed      uint64
+	// JitterMin..JitterMax is the network delay of each packet (uniform), and Playout the fixed
+	// receive buffer delay (brief §3.1: fixed, no time-stretching): a packet whose delay exceeds
+	// Playout arrives too late and is lost; packets are played in order. Zero Playout disables it.
+	JitterMin, JitterMax, Playout time.Duration
 	// StepAt and StepDB change the level by StepDB once StepAt input samples have passed (a level
 	// change in the middle of a transmission).
 	StepAt int
@@ -47,6 +52,7 @@ type Model struct {
 	hist    []float64 // pending input samples
 	out     []int16
 	written int
+	late    int
 }
 
 // New returns a model for cfg.
@@ -146,6 +152,13 @@ func (m *Model) Read(dst []int16) (lost, ok bool) {
 	copy(dst, m.out[:Block])
 	m.out = append(m.out[:0], m.out[Block:]...)
 	lost = m.cfg.LossRate > 0 && m.rng.Float64() < m.cfg.LossRate
+	if m.cfg.Playout > 0 {
+		d := m.cfg.JitterMin + time.Duration(m.rng.Float64()*float64(m.cfg.JitterMax-m.cfg.JitterMin))
+		if d > m.cfg.Playout {
+			lost = true // late: the fixed playout buffer has already played fill-in for it
+			m.late++
+		}
+	}
 	return lost, true
 }
 
@@ -200,3 +213,6 @@ func BERRealign(sent, got []byte, maxLag, skip, realign int) (errs, compared, sl
 	}
 	return errs, compared, slips
 }
+
+// Late returns how many packets arrived after their playout time.
+func (m *Model) Late() int { return m.late }

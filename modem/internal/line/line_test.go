@@ -3,6 +3,7 @@ package line
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/faxseal/faxseal/modem/g711"
 	"github.com/faxseal/faxseal/modem/internal/dsp"
@@ -91,5 +92,19 @@ func TestBERCountsErrorsAndSlips(t *testing.T) {
 	errs, n, slips := BER(sent, got, 10, 0)
 	if slips != 1 || errs > 40 || n < 3900 {
 		t.Fatalf("errs %d n %d slips %d", errs, n, slips)
+	}
+}
+
+func TestJitterAgainstPlayout(t *testing.T) {
+	// 20-40 ms jitter into a 60 ms fixed buffer loses nothing; into a 30 ms buffer about half.
+	for _, c := range []struct {
+		playout  time.Duration
+		min, max float64
+	}{{60 * time.Millisecond, 0, 0}, {30 * time.Millisecond, 0.4, 0.6}} {
+		m := New(Config{NoiseDBm0: NoNoise, JitterMin: 20 * time.Millisecond, JitterMax: 40 * time.Millisecond, Playout: c.playout, Seed: 1})
+		_, lost, packets := feed(m, 8000*10, 1000)
+		if r := float64(lost) / float64(packets); r < c.min || r > c.max || m.Late() != lost {
+			t.Errorf("playout %v: %d of %d late", c.playout, lost, packets)
+		}
 	}
 }
