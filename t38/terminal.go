@@ -56,6 +56,7 @@ const (
 	nonECMPadPackets = 3                      // packets of zero fill after RTC (brief §5 #24)
 	midReceiveLimit  = 15 * time.Second       // spandsp MID_RX_TIMEOUT
 	defaultDatagram  = 400
+	maxHDLCFrame     = 2048 // receive bound; spandsp's is 260 (T38_MAX_HDLC_LEN)
 	datagramOverhead = 16 // UDPTL and IFP headers around one data chunk with a second field
 )
 
@@ -644,6 +645,12 @@ func (t *Terminal) frameData(b []byte) {
 		t.inFrame, t.rxFrame = true, t.rxFrame[:0]
 		// A frame must begin with the address octet, else its start was lost (spandsp t38_terminal.c).
 		t.missing = b[0] != 0xFF
+	}
+	if len(t.rxFrame)+len(b) > maxHDLCFrame {
+		// No T.30 frame is this long (ECM frames are 256 octets + 4): a peer that never ends its
+		// frame gets it delivered as bad at the end, not unbounded memory.
+		t.missing = true
+		return
 	}
 	t.rxFrame = appendReversed(t.rxFrame, b)
 }

@@ -420,3 +420,16 @@ func TestTerminalKeepAlive(t *testing.T) {
 		}
 	}
 }
+
+func TestTerminalEndlessFrame(t *testing.T) {
+	term := newTerm(t, TerminalConfig{})
+	term.Receive(t30.RxMode{Kind: t30.RxV21, Modulation: t30.V21, BitRate: 300})
+	chunk := bytes.Repeat([]byte{0xFF}, 200)
+	for i := 0; i < 1000; i++ {
+		feed(t, term, 0, v21(fd(FieldHDLCData, chunk...)))
+	}
+	got := feed(t, term, 0, v21(fd(FieldHDLCFCSOKSigEnd)))
+	if len(got) != 2 || !strings.Contains(got[0], "ok=false") || len(term.rxFrame) > maxHDLCFrame {
+		t.Errorf("endless frame: %d events, frame buffer %d", len(got), len(term.rxFrame))
+	}
+}
