@@ -57,7 +57,7 @@ const (
 	midReceiveLimit  = 15 * time.Second       // spandsp MID_RX_TIMEOUT
 	defaultDatagram  = 400
 	maxHDLCFrame     = 2048 // receive bound; spandsp's is 260 (T38_MAX_HDLC_LEN)
-	datagramOverhead = 16 // UDPTL and IFP headers around one data chunk with a second field
+	datagramOverhead = 16   // UDPTL and IFP headers around one data chunk with a second field
 )
 
 // queued is a Tx with the time it was queued (the last time the terminal was given).
