@@ -60,6 +60,11 @@ type Endpoint struct {
 	dua     map[string]*sipgo.DialogUA // by transport: UDP, TCP, TLS
 	laddr   map[string]sipmsg.Addr     // our listener per transport
 	started bool
+	closers []func()
+
+	seenMu    sync.Mutex
+	seen      map[string]time.Time // recent initial INVITEs (duplicate detection)
+	seenSwept time.Time
 
 	wg sync.WaitGroup
 }
@@ -174,6 +179,12 @@ func (e *Endpoint) Start(ctx context.Context) error {
 			if err != nil {
 				return fail(fmt.Errorf("sip: listen udp %s: %w", l.Address, err))
 			}
+			if u, ok := conn.(*net.UDPConn); ok {
+				// One socket carries every call's signalling; a burst (or a descheduled process)
+				// must not overflow the default ~200 KB buffer and drop ACKs/BYEs.
+				u.SetReadBuffer(4 << 20)
+				u.SetWriteBuffer(4 << 20)
+			}
 			closers = append(closers, func() { conn.Close() })
 			if err := e.addTransport("UDP", conn.LocalAddr().String()); err != nil {
 				return fail(err)
@@ -204,11 +215,12 @@ func (e *Endpoint) Start(ctx context.Context) error {
 			}
 		}
 	}
+	e.mu.Lock()
+	e.closers = closers
+	e.mu.Unlock()
 	go func() {
 		<-ctx.Done()
-		for _, c := range closers {
-			c()
-		}
+		e.closeListeners()
 	}()
 	for i := range e.cfg.Trunks {
 		if t := &e.cfg.Trunks[i]; t.Register {
@@ -314,9 +326,20 @@ func (e *Endpoint) Close() error {
 		}()
 	}
 	wg.Wait()
+	e.closeListeners()
 	err := e.ua.Close()
 	e.wg.Wait()
 	return err
+}
+
+func (e *Endpoint) closeListeners() {
+	e.mu.Lock()
+	closers := e.closers
+	e.closers = nil
+	e.mu.Unlock()
+	for _, c := range closers {
+		c()
+	}
 }
 
 func (e *Endpoint) remember(c *Call) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -37,6 +38,13 @@ func (e *Endpoint) newCall(dir Direction, t *Trunk) *Call {
 // onInitialInvite routes and answers a new inbound call (issue 5: Request-URI user -> E.164 ->
 // provisioned number; answer G.711, or T.38 directly when only image is offered).
 func (e *Endpoint) onInitialInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	// 100 at once (RFC 3261 §8.2.6.1) stops the caller's INVITE retransmissions while we route.
+	respond(tx, req, 100, "Trying")
+	if e.seenInvite(req) {
+		// A retransmission that outlived its transaction (sipgo ends the INVITE transaction when
+		// the BYE arrives): answering it would create a second, orphaned dialog.
+		return
+	}
 	src, err := netip.ParseAddrPort(req.Source())
 	var trunk *Trunk
 	if err == nil {
@@ -157,7 +165,7 @@ func (e *Endpoint) onInitialInvite(req *sipmsg.Request, tx sipmsg.ServerTransact
 	res.AppendHeader(sipmsg.NewHeader("Allow", allowMethods))
 	if err := dlg.WriteResponse(res); err != nil {
 		// CANCEL raced our answer, or no ACK within 64·T1 (RFC 3261 §13.3.1.4: end with BYE).
-		if dlg.LoadState() >= sipmsg.DialogStateEstablished && !errors.Is(err, sipmsg.ErrTransactionCanceled) {
+		if dlg.LoadState() == sipmsg.DialogStateEstablished {
 			c.bye()
 		}
 		c.finish(err, false)
@@ -205,3 +213,35 @@ func (c *Call) bye() {
 
 var _ dialog = (*sipgo.DialogServerSession)(nil)
 var _ dialog = (*sipgo.DialogClientSession)(nil)
+
+// inviteMemory is how long an initial INVITE is remembered for duplicate detection: the life of
+// an INVITE server transaction (64·T1, RFC 3261 §17.2.1 Timer L of RFC 6026).
+const inviteMemory = 64 * 500 * time.Millisecond
+
+// seenInvite reports whether this initial INVITE (Call-ID, From tag, CSeq) was already handled.
+func (e *Endpoint) seenInvite(req *sipmsg.Request) bool {
+	var key string
+	if req.CallID() != nil && req.From() != nil && req.CSeq() != nil {
+		tag, _ := req.From().Params.Get("tag")
+		key = req.CallID().Value() + "\x00" + tag + "\x00" + strconv.FormatUint(uint64(req.CSeq().SeqNo), 10)
+	}
+	now := time.Now()
+	e.seenMu.Lock()
+	defer e.seenMu.Unlock()
+	if e.seen == nil {
+		e.seen = map[string]time.Time{}
+	}
+	if len(e.seen) > 0 && now.Sub(e.seenSwept) > time.Second {
+		for k, t := range e.seen {
+			if now.Sub(t) > inviteMemory {
+				delete(e.seen, k)
+			}
+		}
+		e.seenSwept = now
+	}
+	if t, ok := e.seen[key]; ok && now.Sub(t) <= inviteMemory {
+		return true
+	}
+	e.seen[key] = now
+	return false
+}
