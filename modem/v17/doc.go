@@ -2,9 +2,9 @@
 // 2400 baud on an 1800 Hz carrier, with the long (≈1393 ms) and short (≈142 ms) training sequences and
 // the optional talker echo protection tone (TEP).
 //
-// The Transmitter turns data bits into 8 kHz linear samples: scrambler (V.17 §2.3), differential and
-// trellis encoding (§2.4, see trellis.go), the signal constellations (§2.4, constellation.go), the
-// training sequences (§2.5, training.go) and root-raised-cosine shaping (β = 0.25) onto the carrier.
+// The Transmitter turns data bits into 8 kHz linear samples: scrambler, differential and trellis
+// encoding (trellis.go), the signal constellations (constellation.go), the training sequences
+// (training.go) and root-raised-cosine shaping (β = 0.25) onto the carrier.
 //
 // The Receiver does the reverse on 8 kHz samples, one 20 ms block at a time: carrier detection with
 // hysteresis, a pass-band RRC front end with fractional timing, AGC fixed during training, Gardner
@@ -23,7 +23,7 @@ import "fmt"
 // Rate is a V.17 data signalling rate in bit/s. The zero value is invalid.
 type Rate int
 
-// The four V.17 rates (§1).
+// The four V.17 rates (V.17 introduction).
 const (
 	Rate7200  Rate = 7200
 	Rate9600  Rate = 9600

@@ -686,7 +686,7 @@ func (r *Receiver) output(label int) {
 		}
 	}
 	if r.decoded == seg4Symbols {
-		// V.17 §2.5.1: segment 4 is all ones. Allow an error in eight bits of the symbols that were
+		// V.17 synchronizing signals: segment 4 is all ones. Allow an error in eight bits of the symbols that were
 		// received whole, plus every bit of those lost to a fill-in (they decode as garbage). If most
 		// of segment 4 was lost, segment 2's error measurement has to do.
 		allowed := (seg4Symbols-r.seg4Bad)*r.bits/8 + r.seg4Bad*r.bits

@@ -1,8 +1,9 @@
 package v17
 
-// Training sequence (ITU-T V.17 §2.5.1, Table 3), in symbols at 2400 baud:
+// Training sequence (ITU-T V.17 synchronizing signals: long train and resync, i.e. short), in
+// symbols at 2400 baud:
 //
-//	TEP (optional, §2.5.1 note): 480 symbols of unmodulated carrier (point A) then 48 of silence,
+//	TEP (optional): 480 symbols of unmodulated carrier (point A) then 48 of silence,
 //	    ≈200 ms + 20 ms of talker echo protection.
 //	segment 1: 256 symbols alternating A, B (ABAB...), starting with A.
 //	segment 2: scrambled binary ones sent as dibits on the 4-point set: 2976 symbols in the long

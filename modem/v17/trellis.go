@@ -1,6 +1,6 @@
 package v17
 
-// Trellis coding (ITU-T V.17 §2.4.1-2.4.2, Figure 2; the 8-state non-linear code of V.32bis).
+// Trellis coding (ITU-T V.17 signal element coding; the 8-state non-linear code of V.32bis).
 //
 // Each symbol carries Q1..Qn data bits. Q1 and Q2 are differentially encoded into Y1, Y2 (Table 1:
 // the two-bit number Y2Y1 is the previous one plus Q2Q1, modulo 4), and a systematic, recursive
@@ -40,7 +40,7 @@ type encoder struct {
 }
 
 // reset starts a new transmission: the convolutional encoder starts from state 0 and the
-// differential encoder from prevY21 (V.17 §2.5.1 segment 4 starts it from the bridge's last point).
+// differential encoder from prevY21 (training segment 4 starts it from a fixed value, see firstDiff).
 func (e *encoder) reset(prevY21 int) {
 	e.diff = prevY21 & 3
 	e.state = 0

@@ -8,7 +8,7 @@ import (
 
 var allRates = []Rate{Rate7200, Rate9600, Rate12000, Rate14400}
 
-// TestConstellationRotation checks the property V.17 §2.4.2 builds on: rotating any point by 90°
+// TestConstellationRotation checks the property V.17's trellis coding builds on: rotating any point by 90°
 // lands on the point whose label has the same Q bits, Y2Y1 one less and Y0 inverted; and every
 // constellation has distinct points with the expected mean power and minimum distance.
 func TestConstellationRotation(t *testing.T) {
@@ -179,7 +179,7 @@ func TestViterbiCorrectsErrors(t *testing.T) {
 
 // TestRotationTransparency: a 90°, 180° or 270° rotation of the received signal costs only the first
 // symbol after the decoder locks, because differential encoding and the non-linear code absorb it
-// (V.17 §2.4.2). This is what lets the receiver resolve the carrier phase only to a quarter turn.
+// (V.17 trellis coding). This is what lets the receiver resolve the carrier phase only to a quarter turn.
 func TestRotationTransparency(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, r := range allRates {

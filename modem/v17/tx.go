@@ -9,7 +9,7 @@ import (
 // DefaultLevel is the transmit level in dBm0 (the fax brief §3.1: fast modems send at -14 dBm0).
 const DefaultLevel = -14.0
 
-// carrierHz and baud are V.17's carrier frequency and modulation rate (§2.1, §2.2).
+// carrierHz and baud are V.17's carrier frequency and modulation rate (V.17 line signals).
 const (
 	carrierHz = 1800
 	baud      = 2400

@@ -2,7 +2,7 @@ package v17
 
 import "math"
 
-// Viterbi decoding of the V.17 trellis code (§2.4). The decoder keeps, for each of the 8 encoder
+// Viterbi decoding of the V.17 trellis code. The decoder keeps, for each of the 8 encoder
 // states, the best path into it; branch costs are squared distances from the received point to the
 // nearest point of each of the 8 subsets (label & 7).
 //
@@ -10,7 +10,7 @@ import "math"
 // symbols back. To keep the cost per symbol low the trace-back runs once every traceBlock symbols and
 // releases traceBlock decisions at a time; the decision delay is therefore between tracebackDepth
 // and tracebackDepth+traceBlock-1 symbols, which stays inside the 32 symbols of binary ones the
-// transmitter sends after the data (V.17 §2.5.2 turn-off), so the last data symbol is always decided
+// transmitter sends after the data (the turn-off sequence), so the last data symbol is always decided
 // before the carrier goes.
 const (
 	tracebackDepth = 20
