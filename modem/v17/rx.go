@@ -118,6 +118,7 @@ type Receiver struct {
 	state     uint8 // 4-point phase state in the bridge
 
 	level      float64 // mean |z|² of the equaliser output in data mode
+	errPower   float64 // mean |z - decision|² in data mode, for SNR
 	constPower float64 // mean power of the data constellation
 
 	diff    int // previous Y2Y1 for differential decoding
@@ -636,6 +637,7 @@ func (r *Receiver) startSegment4() {
 	r.carrierKp, r.carrierKi = 0.02, 0.0002
 	r.timing.Kp, r.timing.Ki = 0.01, 0.0002
 	r.level = r.constPower
+	r.errPower = r.mse / float64(max(r.mseN, 1))
 }
 
 // data decodes segment 4 (the trellis-coded ones that prove the training) and then the data.
@@ -644,6 +646,9 @@ func (r *Receiver) data(z complex128) {
 		r.seg4Bad++
 	}
 	nearest, decided := r.vit.decode(z)
+	if r.holdoff == 0 {
+		r.errPower += (dsp.Abs2(z-r.points[nearest]) - r.errPower) * levelAlpha
+	}
 	r.adapt(z, r.points[nearest])
 	r.trackLevel(z)
 	for _, l := range decided {
@@ -739,6 +744,16 @@ func (r *Receiver) nextTrainingPointPeek() complex128 {
 	p := r.nextTrainingPoint()
 	r.gen, r.state = g, s
 	return p
+}
+
+// SNR estimates the signal-to-noise ratio of the symbols in dB, from the mean squared distance
+// between equalised symbols and their nearest constellation points while data is being received
+// (0 before training has succeeded). Decision errors make it read high below about 15 dB.
+func (r *Receiver) SNR() float64 {
+	if r.stage != rxData || r.errPower <= 0 {
+		return 0
+	}
+	return 10 * math.Log10(r.constPower/r.errPower)
 }
 
 // FailureReason says why the last training failed ("" if none has), for logs.
