@@ -115,7 +115,7 @@ cleanup:
 // invalid code.
 func (d *Decoder) badCode(acc uint64, n uint) (rowStatus, uint64, uint) {
 	r := &d.br
-	if int64(r.pos)*8-int64(n) >= int64(len(r.src))*8 {
+	if int64(r.pos)*8-int64(n) >= int64(r.end)*8 {
 		return rowEOF, acc, n
 	}
 	if acc>>(64-11) == 0 {
@@ -262,7 +262,7 @@ func (d *Decoder) decode2D() rowStatus {
 		default:
 			// Seven zero bits (EOL to libtiff, which consumes 11) or the extension code of T.4 §4.2.1.4
 			// (uncompressed mode), which fax terminals never negotiate here.
-			if int64(r.pos)*8-int64(n)-int64(e&15) >= int64(len(r.src))*8 {
+			if int64(r.pos)*8-int64(n)-int64(e&15) >= int64(r.end)*8 {
 				st = rowEOF
 				goto cleanup
 			}
