@@ -378,14 +378,22 @@ func TestLossAgainstSpandsp(t *testing.T) {
 }
 
 // BenchmarkReceiveVsSpandsp runs our receiver and spandsp's on the same recording (training and
-// data), alternately in batches of frames, and reports each one's CPU time per 20 ms frame and their
+// data; "idle" is silence), alternately in batches of frames, and reports each one's CPU time per 20 ms frame and their
 // ratio. CPU time of the locked OS thread is measured, so the load of a shared machine does not count.
 func BenchmarkReceiveVsSpandsp(b *testing.B) {
-	for _, rate := range []Rate{Rate7200, Rate14400} {
-		b.Run(rate.String(), func(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		rate Rate
+		idle bool
+	}{{"7200", Rate7200, false}, {"14400", Rate14400, false}, {"idle", Rate14400, true}} {
+		rate := c.rate
+		b.Run(c.name, func(b *testing.B) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			sig := recording(rate, 10)
+			if c.idle {
+				clear(sig) // silence: no carrier, as between signals
+			}
 			frames := len(sig) / 160
 			rx, _ := NewReceiver(rate, &nullSink{})
 			srx, _ := spandsp.NewV17Rx(int(rate))
