@@ -80,7 +80,8 @@ type pairCase struct {
 	loss             float64
 	pages            int
 	seed             uint64
-	log              bool // spandsp flow log to stderr, for debugging
+	log              bool    // spandsp flow log to stderr, for debugging
+	drift            float64 // sample-clock offset of the sender->receiver line in ppm (the other way: -drift)
 }
 
 func newEnd(t testing.TB, kind string, send bool, c pairCase, doc []*g3.Page, dir string) endpoint {
@@ -149,8 +150,8 @@ func runPair(t testing.TB, c pairCase) (bool, time.Duration, string) {
 	if o, ok := b.(*ourEnd); ok {
 		o.sess.Start(0)
 	}
-	ab := line.New(line.Config{Law: c.law, NoiseDBm0: -60, DriftPPM: 30, LossRate: c.loss, Seed: c.seed, JitterMin: 20 * time.Millisecond, JitterMax: 40 * time.Millisecond, Playout: 60 * time.Millisecond})
-	ba := line.New(line.Config{Law: c.law, NoiseDBm0: -60, DriftPPM: -30, LossRate: c.loss, Seed: c.seed + 1000, JitterMin: 20 * time.Millisecond, JitterMax: 40 * time.Millisecond, Playout: 60 * time.Millisecond})
+	ab := line.New(line.Config{Law: c.law, NoiseDBm0: -60, DriftPPM: c.drift, LossRate: c.loss, Seed: c.seed, JitterMin: 20 * time.Millisecond, JitterMax: 40 * time.Millisecond, Playout: 60 * time.Millisecond})
+	ba := line.New(line.Config{Law: c.law, NoiseDBm0: -60, DriftPPM: -c.drift, LossRate: c.loss, Seed: c.seed + 1000, JitterMin: 20 * time.Millisecond, JitterMax: 40 * time.Millisecond, Playout: 60 * time.Millisecond})
 	buf := make([]int16, Block)
 	var now time.Duration
 	move := func(from, to endpoint, m *line.Model) {
@@ -216,7 +217,7 @@ func TestRobustnessTable(t *testing.T) {
 			okN := 0
 			var why []string
 			for i := range n {
-				c := pairCase{sender: p[0], receiver: p[1], law: g711.MuLaw, noV17: noV17, loss: 0.01, pages: 3, seed: uint64(100 + i)}
+				c := pairCase{sender: p[0], receiver: p[1], law: g711.MuLaw, noV17: noV17, loss: 0.01, pages: 3, seed: uint64(100 + i), drift: 30}
 				ok, _, w := runPair(t, c)
 				if ok {
 					okN++
@@ -246,7 +247,7 @@ func TestPairLossSmoke(t *testing.T) {
 	}{{"ours", "ours", 2}} {
 		okN := 0
 		for seed := uint64(7); seed < 10; seed++ {
-			c := pairCase{sender: p.from, receiver: p.to, law: g711.ALaw, noV17: true, loss: 0.01, pages: 2, seed: seed}
+			c := pairCase{sender: p.from, receiver: p.to, law: g711.ALaw, noV17: true, loss: 0.01, pages: 2, seed: seed, drift: 30}
 			ok, d, why := runPair(t, c)
 			t.Logf("%s -> %s V.29 1%% loss seed %d: ok %v in %v %s", p.from, p.to, seed, ok, d, why)
 			if ok {
