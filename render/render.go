@@ -59,6 +59,8 @@ type layout struct {
 // (A3, Tabloid; more than cropSlack over) is scaled down by giving pdftoppm a lower resolution,
 // so poppler draws the smaller page itself, as sharp as a page of that size can be. A narrower
 // page (A4 is 1687 pixels, A5 less) is centred at its true size, as a fax machine's scanner would.
+// A page with /Rotate 90 or 270 is rasterised at one resolution and its rows resampled (see the
+// Sideways case below).
 func pageLayout(s PageSize, lim Limits) (layout, error) {
 	w, h := s.Width/72, s.Height/72 // inches
 	l := layout{landscape: s.Landscape()}
@@ -109,7 +111,10 @@ func Render(ctx context.Context, pdf []byte, opts Options) (*Document, error) {
 	layouts := make([]layout, info.Pages)
 	for i, s := range info.Sizes {
 		if layouts[i], err = pageLayout(s, lim); err != nil {
-			err.(*Error).Page = i + 1
+			var e *Error
+			if errors.As(err, &e) {
+				e.Page = i + 1
+			}
 			return nil, err
 		}
 	}
