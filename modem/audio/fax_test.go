@@ -142,3 +142,60 @@ func TestWholeFax(t *testing.T) {
 		}
 	}
 }
+
+// TestWholeFaxWithEcho adds to each receiver the echo of its own transmission, 10 dB down and 20 ms
+// late (brief §6.3 G711-5): the half-duplex gating must keep our own V.21 and fast bursts from being
+// decoded, and the fax must complete as without echo.
+func TestWholeFaxWithEcho(t *testing.T) {
+	src := &doc{out: pages(2, 6000, 9)}
+	dst := &doc{rows: 1000}
+	ta, tb := New(g711.ALaw), New(g711.ALaw)
+	sa, _ := t30.NewSession(t30.Config{FrontEnd: ta, Role: t30.Send, Calling: true, Ident: "A", Source: src})
+	sb, _ := t30.NewSession(t30.Config{FrontEnd: tb, Role: t30.Receive, Ident: "B", Sink: dst})
+	const echoDelay = 160 // 20 ms
+	type side struct {
+		tr   *Transport
+		sent [][]int16 // our last transmitted blocks, for the echo
+	}
+	a, b := &side{tr: ta}, &side{tr: tb}
+	var now time.Duration
+	sa.Start(now)
+	sb.Start(now)
+	for !sa.Done() || !sb.Done() {
+		now += 20 * time.Millisecond
+		if now > 3*time.Minute {
+			t.Fatalf("no end: %v / %v", sa.Result(), sb.Result())
+		}
+		blk := [2][]int16{make([]int16, Block), make([]int16, Block)}
+		a.tr.Tx(blk[0])
+		b.tr.Tx(blk[1])
+		for i, s := range []*side{a, b} {
+			s.sent = append(s.sent, blk[i])
+			in := make([]int16, Block)
+			copy(in, blk[1-i])
+			if n := len(s.sent); n > echoDelay/Block {
+				e := s.sent[n-1-echoDelay/Block]
+				for k := range in {
+					in[k] += int16(float64(e[k]) * 0.316) // -10 dB
+				}
+			}
+			s.tr.Rx(in)
+		}
+		for _, ev := range ta.Events() {
+			sa.Handle(now, ev)
+		}
+		for _, ev := range tb.Events() {
+			sb.Handle(now, ev)
+		}
+		sa.Advance(now)
+		sb.Advance(now)
+	}
+	r := faxResult{send: sa.Result(), recv: sb.Result(), sent: src.out, got: dst.in}
+	if r.send.Code != t30.OK || r.recv.Code != t30.OK {
+		t.Fatalf("with echo: sender %v (%s), receiver %v (%s)", r.send.Code, r.send.Detail, r.recv.Code, r.recv.Detail)
+	}
+	if err := samePages(r, true); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("with echo: %v %d ECM, %v virtual", r.send.Modulation, r.send.BitRate, now)
+}
