@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -56,9 +57,10 @@ type Options struct {
 
 // Store is the database handle shared by every component of a node.
 type Store struct {
-	pool   *pgxpool.Pool
-	aead   cipher.AEAD
-	logger *slog.Logger
+	pool    *pgxpool.Pool
+	aead    cipher.AEAD
+	logger  *slog.Logger
+	appName string
 
 	// jobs inserts River jobs inside our transactions. It is the running client once serve has one
 	// (SetJobClient), otherwise an insert-only client.
@@ -80,6 +82,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}
+	appName, set := cfg.ConnConfig.RuntimeParams["application_name"]
+	if !set {
+		appName = fmt.Sprintf("faxseal[%d:%s]", os.Getpid(), randBase62(6))
+		cfg.ConnConfig.RuntimeParams["application_name"] = appName
+	}
 	aead, err := newSealer(opts.SecretKey)
 	if err != nil {
 		return nil, err
@@ -92,7 +99,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{pool: pool, aead: aead, logger: logger}
+	s := &Store{pool: pool, aead: aead, logger: logger, appName: appName}
 	jobs, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: logger})
 	if err != nil {
 		pool.Close()
@@ -101,6 +108,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	s.jobs = jobs
 	return s, nil
 }
+
+// ApplicationName is the application_name this store's sessions carry in pg_stat_activity:
+// faxseal[pid:random] unless the database URL sets one. It tells them from other nodes' and tools'.
+func (s *Store) ApplicationName() string { return s.appName }
 
 // Close releases the pool.
 func (s *Store) Close() { s.pool.Close() }

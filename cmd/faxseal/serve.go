@@ -234,7 +234,9 @@ func openDatabase(ctx context.Context, c *config, logger *slog.Logger) (*databas
 }
 
 func (db *database) close(logger *slog.Logger) {
+	own := ""
 	if db.store != nil {
+		own = db.store.ApplicationName()
 		db.store.Close()
 	}
 	if db.cluster != nil {
@@ -243,7 +245,7 @@ func (db *database) close(logger *slog.Logger) {
 		// stays up.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if stopped, err := db.cluster.StopIfIdle(ctx); err != nil {
+		if stopped, err := db.cluster.StopIfIdle(ctx, own); err != nil {
 			logger.Error("stopping PostgreSQL", "err", err)
 		} else if stopped {
 			logger.Info("PostgreSQL stopped")

@@ -164,7 +164,10 @@ func (c *Cluster) Stop(ctx context.Context) error {
 // faxseal process that uses the embedded cluster calls it on exit (after closing its own pool): the
 // last one out stops the cluster, even if the process that started it was killed, and a tool run
 // beside a server leaves the server's cluster running. stopped reports which happened.
-func (c *Cluster) StopIfIdle(ctx context.Context) (stopped bool, err error) {
+//
+// ownApplication is the application_name of this process's own (just closed) sessions, whose
+// backends may still be exiting and must not count as other clients.
+func (c *Cluster) StopIfIdle(ctx context.Context, ownApplication string) (stopped bool, err error) {
 	if !c.running(ctx) {
 		return false, nil
 	}
@@ -174,7 +177,8 @@ func (c *Cluster) StopIfIdle(ctx context.Context) (stopped bool, err error) {
 	}
 	var others int
 	err = conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-		WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`).Scan(&others)
+		WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name <> $1`,
+		ownApplication).Scan(&others)
 	conn.Close(ctx)
 	if err != nil {
 		return false, fmt.Errorf("cluster: %w", err)
