@@ -116,6 +116,7 @@ type Call struct {
 	imagePort     int
 	t38           T38Session
 	localPending  bool // our re-INVITE is in flight (glare guard, RFC 3261 §14.1)
+	localDone     chan struct{}
 	remotePending bool // their re-INVITE is being answered (RFC 3261 §14.2: 500 to an overlapping one)
 	t38Tried      bool // a refused T.38 request is not repeated in this call (fax-protocols §3.6)
 	ackWait       map[uint32]chan struct{}

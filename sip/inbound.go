@@ -29,8 +29,12 @@ func (e *Endpoint) newCall(dir Direction, t *Trunk) *Call {
 		ackWait: map[uint32]chan struct{}{},
 		sdp:     newSDPBuilder(rand64(), e.public),
 	}
-	if t.T38.Reinvite == ReinviteCNG && dir == Inbound && e.opts.CNGDetector != nil && t.T38Enabled() {
-		c.cng = e.opts.CNGDetector()
+	if t.T38.Reinvite == ReinviteCNG && dir == Inbound && t.T38Enabled() {
+		if e.opts.CNGDetector != nil {
+			c.cng = e.opts.CNGDetector()
+		} else {
+			c.cng = NewCNGDetector()
+		}
 	}
 	return c
 }

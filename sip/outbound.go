@@ -239,13 +239,19 @@ func (c *Call) refreshSessionTimer(res *sipmsg.Response) {
 	go func() {
 		for c.sleep(time.Duration(secs) * time.Second / 2) {
 			c.mu.Lock()
-			busy := c.localPending || c.remotePending
+			busy := c.localPending || c.remotePending || c.ended
 			body := c.sdp.offer(c.currentMediaLocked())
+			if !busy {
+				c.setLocalPendingLocked(true)
+			}
 			c.mu.Unlock()
 			if busy {
 				continue
 			}
 			res, req, err := c.sendReinvite(body, 8*time.Second)
+			c.mu.Lock()
+			c.setLocalPendingLocked(false)
+			c.mu.Unlock()
 			if err == nil && res.IsSuccess() {
 				c.ackReinvite(req, res)
 			}

@@ -36,10 +36,10 @@ func (c *Call) reinviteT38() {
 			}
 			continue
 		}
-		c.localPending = true
+		c.setLocalPendingLocked(true)
 		port, err := c.newImageStreamLocked()
 		if err != nil {
-			c.localPending = false
+			c.setLocalPendingLocked(false)
 			c.mu.Unlock()
 			c.emit(Event{Kind: EventT38Refused, Err: err})
 			return
@@ -51,7 +51,7 @@ func (c *Call) reinviteT38() {
 
 		res, req, err := c.sendReinvite(body, c.trunk.T38.ReinviteTimeout)
 		c.mu.Lock()
-		c.localPending = false
+		c.setLocalPendingLocked(false)
 		c.mu.Unlock()
 		if err != nil {
 			c.refuseT38(0, err)
@@ -166,6 +166,18 @@ func (e *Endpoint) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) 
 		return
 	}
 	c.mu.Lock()
+	if c.localPending {
+		// Our transaction layer ACKs a final response before Do returns it, so a peer that
+		// re-INVITEs right after refusing ours can land in that gap; it is not glare (RFC 3261
+		// §14.2 speaks of an INVITE "in progress"). Give ours a moment to finish.
+		done := c.localDone
+		c.mu.Unlock()
+		select {
+		case <-done:
+		case <-time.After(150 * time.Millisecond):
+		}
+		c.mu.Lock()
+	}
 	switch {
 	case c.ended:
 		c.mu.Unlock()
@@ -332,4 +344,17 @@ func (c *Call) retransmitUntilAck(tx sipmsg.ServerTransaction, res *sipmsg.Respo
 func (e *Endpoint) contactFor(transport string) sipmsg.ContactHeader {
 	d, _ := e.dialogUA(transport)
 	return *d.ContactHDR.Clone()
+}
+
+// setLocalPendingLocked marks our re-INVITE in flight; localDone is closed when it completes.
+func (c *Call) setLocalPendingLocked(on bool) {
+	if on == c.localPending {
+		return
+	}
+	c.localPending = on
+	if on {
+		c.localDone = make(chan struct{})
+	} else {
+		close(c.localDone)
+	}
 }

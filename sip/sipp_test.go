@@ -192,7 +192,7 @@ func (env *testEnv) runUAC(t *testing.T, scenario string, args ...string) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("sipp %s: %v\n%s%s", filepath.Base(scenario), err, tailString(out.String(), 1500), env.errorLog())
+		t.Fatalf("sipp %s: %v\n%s%s", filepath.Base(scenario), err, tailString(out.String(), 4000), env.errorLog())
 	}
 }
 
@@ -232,7 +232,7 @@ func (env *testEnv) startUAS(t *testing.T, scenario string, args ...string) (wai
 			err = cmd.Wait()
 			cancel()
 			if err != nil {
-				err = fmt.Errorf("%w\n%s%s", err, tailString(out.String(), 1500), env.errorLog())
+				err = fmt.Errorf("%w\n%s%s", err, tailString(out.String(), 4000), env.errorLog())
 			}
 		})
 		return err
@@ -548,5 +548,43 @@ func TestSIPpOutboundCancel(t *testing.T) {
 	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
+	env.waitIdle(t)
+}
+
+func TestSIPpInboundPeerT38WithOptionsAndRefresh(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, func(c *Config, _ *Options) { c.Trunks[0].T38.Reinvite = ReinvitePeer }, 0)
+	env.runUAC(t, env.scenario(t, "uac_caller_t38_refresh.xml"), "-s", didActive, "-d", "300")
+	c := env.onlyCall(t)
+	waitDone(t, c)
+	// The OPTIONS and the refresh re-INVITE must not disturb the T.38 session.
+	wantKinds(t, env.log.kinds(c), "answered", "t38-started(remote)", "hangup(remote)")
+	env.waitIdle(t)
+}
+
+func TestSIPpInboundGlare(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, nil, 0)
+	env.runUAC(t, env.scenario(t, "uac_glare.xml"), "-s", didActive, "-d", "2500")
+	c := env.onlyCall(t)
+	waitDone(t, c)
+	wantKinds(t, env.log.kinds(c), "answered", "t38-started(remote)", "hangup(remote)")
+	env.waitIdle(t)
+}
+
+func TestSIPpInboundTCP(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, func(c *Config, _ *Options) {
+		c.Listen = append(c.Listen, Listener{Transport: "tcp", Address: "127.0.0.1:0"})
+	}, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	cmd := env.sippCmd(ctx, env.scenario(t, "uac_t38_direct.xml"), env.ep.Addr("tcp"), "-m", "1", "-t", "t1", "-s", didActive, "-d", "200")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sipp over TCP: %v\n%s%s", err, tailString(string(out), 1500), env.errorLog())
+	}
+	c := env.onlyCall(t)
+	waitDone(t, c)
+	wantKinds(t, env.log.kinds(c), "answered", "t38-started(remote)", "hangup(remote)")
 	env.waitIdle(t)
 }
