@@ -43,3 +43,4 @@ vet:
 bench: deps
 	GOMAXPROCS=1 $(GO) run -tags libtiff ./internal/libtiffbench
 	GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -benchmem ./g3
+	./internal/libtiffbench/callgrind.sh

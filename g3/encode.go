@@ -197,36 +197,47 @@ func Encode(p *Page, opts Options) ([]byte, error) {
 
 // rowChanges stores the changing elements of row in ch (T.4 §4.2.1.3.1: pixels whose colour differs
 // from the pixel before; the imaginary pixel before the row is white) and returns their number. It
-// takes 64 pixels at a time: bit x of v ^ (v>>1) is set where pixel x differs from pixel x-1.
+// takes 64 pixels at a time: bit x of v ^ (v>>1) is set where pixel x differs from pixel x-1, and
+// each set bit is found with a leading-zero count. ch must hold Width+4 entries.
 func rowChanges(row []byte, w int32, ch []int32) int {
 	k := 0
-	prev := uint64(0) // the last pixel of the previous word, in bit 63 position after the shift
-	nb := len(row)
-	for x := 0; x < nb; x += 8 {
-		var v uint64
-		if x+8 <= nb {
-			v = binary.BigEndian.Uint64(row[x:])
-		} else {
-			for i := x; i < nb; i++ {
-				v |= uint64(row[i]) << (56 - 8*(i-x))
-			}
-		}
-		base := int32(x * 8)
-		if base+64 > w {
-			v &= ^uint64(0) << (64 - uint(w-base))
-		}
+	prev := uint64(0) // the last pixel of the previous word
+	x := 0
+	// Whole words of pixels: every change found is inside the row.
+	for ; x+8 <= len(row) && int32(x*8+64) <= w; x += 8 {
+		v := binary.BigEndian.Uint64(row[x:])
 		d := v ^ (v>>1 | prev<<63)
 		prev = v & 1
+		base := int32(x * 8)
 		for d != 0 {
 			lz := bits.LeadingZeros64(d) & 63
-			pos := base + int32(lz)
-			if pos >= w {
-				return k
-			}
-			ch[k] = pos
+			ch[k] = base + int32(lz)
 			k++
 			d &^= 1 << 63 >> lz
 		}
+	}
+	if x >= len(row) {
+		return k
+	}
+	// The last, partial word: pixels from w on are cleared and changes from w on dropped.
+	var v uint64
+	for i := x; i < len(row) && i < x+8; i++ {
+		v |= uint64(row[i]) << (56 - 8*(i-x))
+	}
+	base := int32(x * 8)
+	if base+64 > w {
+		v &= ^uint64(0) << (64 - uint(w-base)&63)
+	}
+	d := v ^ (v>>1 | prev<<63)
+	for d != 0 {
+		lz := bits.LeadingZeros64(d) & 63
+		pos := base + int32(lz)
+		if pos >= w {
+			break
+		}
+		ch[k] = pos
+		k++
+		d &^= 1 << 63 >> lz
 	}
 	return k
 }
@@ -341,7 +352,7 @@ func (e *Encoder) code1D(k int) {
 		// A white run, then (unless the row ended) a black one.
 		a1 := cur[j]
 		run := a1 - a0
-		if run < 2560+64 {
+		if uint32(run) < 2560+64 {
 			c := whiteRunCodes[run]
 			acc, n, o = putBits(acc, n, buf, o, c>>5, uint(c&31))
 		} else {
@@ -352,7 +363,7 @@ func (e *Encoder) code1D(k int) {
 		}
 		a0 = cur[j+1]
 		run = a0 - a1
-		if run < 2560+64 {
+		if uint32(run) < 2560+64 {
 			c := blackRunCodes[run]
 			acc, n, o = putBits(acc, n, buf, o, c>>5, uint(c&31))
 		} else {

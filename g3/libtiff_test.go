@@ -108,3 +108,34 @@ func diffRows(a, b *Page) string {
 	}
 	return "in " + strconv.Itoa(n) + " rows from row " + strconv.Itoa(first)
 }
+
+// TestG3WithoutEOL decodes the two corpus files whose Group 3 strips have no EOLs (Compression=2
+// data under the wrong tag), which libtiff 4.5 fails on: g3 decodes them as MH without EOLs.
+func TestG3WithoutEOL(t *testing.T) {
+	for _, c := range []struct {
+		name               string
+		w, h               int
+		minBlack, maxBlack float64
+	}{
+		{"libtiffnet/G3_Premature_EOL.tif", 1728, 2320, 0.05, 0.4},
+		{"twelvemonkeys/incorrect-compression-rle-as-g3.tif", 1700, 32, 0.05, 0.6},
+	} {
+		data, err := os.ReadFile(filepath.Join("../testdata/g3", c.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages, err := ReadTIFF(data)
+		if err != nil || len(pages) != 1 || pages[0].Width != c.w || pages[0].Height != c.h {
+			t.Fatalf("%s: %d pages, %v", c.name, len(pages), err)
+		}
+		black := 0
+		for _, b := range pages[0].Pix {
+			for ; b != 0; b &= b - 1 {
+				black++
+			}
+		}
+		if f := float64(black) / float64(c.w*c.h); f < c.minBlack || f > c.maxBlack {
+			t.Errorf("%s: %.1f%% black", c.name, 100*f)
+		}
+	}
+}

@@ -332,6 +332,21 @@ func DecodeTIFFPage(tp *TIFFPage) (*Page, Stats, error) {
 		o := tp.Opts
 		o.Height = rows
 		st, err := d.DecodePage(&part, s, o)
+		if tp.Compression == 3 && !o.NoEOL && (err != nil || st.BadRows == st.Rows) && !hasEOL(s, o.Order, 32) {
+			// A Group 3 strip without EOLs is Compression=2 data under the wrong tag (TwelveMonkeys
+			// issues 535 and 579 found such files; libtiff's tryG3WithoutEOL tries the same):
+			// decode it as MH without EOLs, rows byte-aligned or not, whichever decodes.
+			for _, align := range []bool{true, false} {
+				o2 := o
+				o2.Compression, o2.NoEOL, o2.AlignRows = MH, true, align
+				var alt Page
+				st2, err2 := d.DecodePage(&alt, s, o2)
+				if err2 == nil && st2.BadRows == 0 {
+					part, st, err = alt, st2, nil
+					break
+				}
+			}
+		}
 		if err != nil && firstErr == nil {
 			firstErr = err
 		}
@@ -485,4 +500,26 @@ func WriteTIFF(w io.Writer, pages []CodedPage) error {
 	}
 	_, err := w.Write(out)
 	return err
+}
+
+// hasEOL reports whether an EOL (11 zero bits and a 1) starts in the first n bytes of s.
+func hasEOL(s []byte, order FillOrder, n int) bool {
+	zeros := 0
+	for i := 0; i < len(s) && i < n+2; i++ {
+		b := s[i]
+		if order == LSBFirst {
+			b = bits.Reverse8(b)
+		}
+		for j := 7; j >= 0; j-- {
+			if b>>j&1 == 0 {
+				zeros++
+				continue
+			}
+			if zeros >= 11 {
+				return true
+			}
+			zeros = 0
+		}
+	}
+	return false
 }
