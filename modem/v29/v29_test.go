@@ -268,3 +268,36 @@ func TestLevelStepDuringData(t *testing.T) {
 		}
 	}
 }
+
+func TestCarrierOffset(t *testing.T) {
+	// Brief §6.1: ±10 Hz carrier offset (analogue segments shift frequency); spandsp accepts ±20 Hz.
+	for _, off := range []float64{-15, -7, 7, 15} {
+		for _, rate := range []int{9600, 7200} {
+			bits := randomBits(rate*2, 12)
+			tx, _ := NewTx(rate, false, &bitSlice{bits: bits})
+			tx.shaper.Carrier.SetFreq(CarrierHz + off)
+			rx, _ := NewRx(rate)
+			m := line.New(line.Config{Law: g711.MuLaw, NoiseDBm0: TxLevel - 30, DriftPPM: 50, Seed: 5})
+			buf := make([]int16, line.Block)
+			var got []byte
+			trained := false
+			m.Write(make([]int16, 400))
+			for i := 0; !tx.Done() || i < 10; i++ {
+				tx.Read(buf)
+				m.Write(buf)
+				for {
+					if _, ok := m.Read(buf); !ok {
+						break
+					}
+					got = rx.Put(buf, got)
+					trained = trained || rx.State() == qam.Data
+				}
+			}
+			errs, n, _ := line.BER(bits, got, 50, 0)
+			t.Logf("%d offset %+v Hz: trained %v (measured %.2f Hz), %d errors in %d", rate, off, trained, rx.CarrierOffset(), errs, n)
+			if !trained || errs != 0 || n < len(bits)-50 {
+				t.Errorf("%d offset %+v Hz: trained %v %s, %d errors in %d", rate, off, trained, rx.FailCause(), errs, n)
+			}
+		}
+	}
+}
