@@ -301,3 +301,18 @@ func TestCarrierOffset(t *testing.T) {
 		}
 	}
 }
+
+func TestChannelDistortion(t *testing.T) {
+	// The equaliser must undo the line model's channels 1-3 (band-pass, mild and dispersive echo).
+	for _, ch := range []int{1, 2, 3} {
+		for _, rate := range []int{4800, 2400} {
+			bits := randomBits(rate*2, 21)
+			o := run(t, rate, false, bits, line.Config{Law: g711.ALaw, NoiseDBm0: TxLevel - 28, DriftPPM: 100, Channel: ch, Seed: 8})
+			errs, n, _ := line.BER(bits, o.bits, 50, 0)
+			t.Logf("%d channel %d: trained %v (mse %.4f), %d errors in %d", rate, ch, o.trained, o.rx.TrainingMSE(), errs, n)
+			if !o.trained || errs != 0 || n < len(bits)-50 {
+				t.Errorf("%d channel %d: trained %v %s, %d errors in %d", rate, ch, o.trained, o.rx.FailCause(), errs, n)
+			}
+		}
+	}
+}

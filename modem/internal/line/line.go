@@ -27,6 +27,11 @@ type Config struct {
 	DriftPPM  float64  // far-end sample clock offset: + means the receiver gets more samples
 	LossRate  float64  // probability that a 20 ms packet is lost
 	Seed      uint64
+	// Channel selects a linear distortion ahead of the noise, standing in for the analogue loops
+	// and ATAs a fax may cross (spandsp's line models play the same role): 0 none; 1 a 300-3400 Hz
+	// band-pass; 2 the band-pass with a mild echo (amplitude ripple, group-delay variation); 3 a
+	// stronger, dispersive one.
+	Channel int
 	// JitterMin..JitterMax is the network delay of each packet (uniform), and Playout the fixed
 	// receive buffer delay (brief §3.1: fixed, no time-stretching): a packet whose delay exceeds
 	// Playout arrives too late and is lost; packets are played in order. Zero Playout disables it.
@@ -53,6 +58,41 @@ type Model struct {
 	out     []int16
 	written int
 	late    int
+	channel *dsp.FIR
+}
+
+// channelTaps designs the impulse response of line channel n (see Config.Channel).
+func channelTaps(n int) []float64 {
+	const taps = 63
+	bp := make([]float64, taps)
+	c := float64(taps-1) / 2
+	lo, hi := 300.0/dsp.SampleRate, 3400.0/dsp.SampleRate
+	for i := range bp {
+		t := float64(i) - c
+		var h float64
+		if t == 0 {
+			h = 2 * (hi - lo)
+		} else {
+			h = (math.Sin(2*math.Pi*hi*t) - math.Sin(2*math.Pi*lo*t)) / (math.Pi * t)
+		}
+		bp[i] = h * (0.54 + 0.46*math.Cos(math.Pi*t/(c+1)))
+	}
+	var echo []float64
+	switch n {
+	case 2:
+		echo = []float64{1, -0.15, 0, 0, 0, 0.12}
+	case 3:
+		echo = []float64{1, 0, 0, 0.3, 0, 0, 0, -0.2, 0, 0, 0.1}
+	default:
+		echo = []float64{1}
+	}
+	out := make([]float64, len(bp)+len(echo)-1)
+	for i, a := range bp {
+		for j, b := range echo {
+			out[i+j] += a * b
+		}
+	}
+	return out
 }
 
 // New returns a model for cfg.
@@ -65,6 +105,9 @@ func New(cfg Config) *Model {
 	}
 	if !math.IsInf(cfg.NoiseDBm0, -1) {
 		m.sigma = math.Sqrt(dsp.DBm0Power(cfg.NoiseDBm0))
+	}
+	if cfg.Channel > 0 {
+		m.channel = dsp.NewFIR(channelTaps(cfg.Channel))
 	}
 	// Pre-fill so the interpolator has history before the first sample.
 	m.hist = make([]float64, taps/2)
@@ -81,7 +124,11 @@ func (m *Model) Write(in []int16) {
 			m.gain *= math.Pow(10, m.cfg.StepDB/20)
 		}
 		m.written++
-		m.hist = append(m.hist, float64(s)*m.gain)
+		v := float64(s) * m.gain
+		if m.channel != nil {
+			v = m.channel.Put(v)
+		}
+		m.hist = append(m.hist, v)
 	}
 	for m.t+taps/2 < float64(len(m.hist)) {
 		m.out = append(m.out, m.sample(m.interp(m.t)))
