@@ -115,6 +115,15 @@ func TestBERTable(t *testing.T) {
 			}
 		}
 	}
+	// The same on line channel 3 (dispersive echo), +100 ppm.
+	for _, rate := range []int{4800, 2400} {
+		bits := randomBits(rate*4, 13)
+		for _, snr := range []float64{8, 10, 12, 14, 16} {
+			o := run(t, rate, false, bits, line.Config{Law: g711.ALaw, GainDB: -6, NoiseDBm0: TxLevel - 6 - snr, DriftPPM: 100, Channel: 3, Seed: uint64(snr)})
+			errs, n, slips := line.BER(bits, o.bits, 50, 0)
+			t.Logf("V.27ter %d channel 3 SNR %2.0f dB: trained %v BER %.2e (%d/%d) slips %d", rate, snr, o.trained, float64(errs)/float64(max(n, 1)), errs, n, slips)
+		}
+	}
 }
 
 func TestThreshold(t *testing.T) {
