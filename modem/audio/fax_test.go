@@ -56,6 +56,7 @@ type faxCase struct {
 	noise      float64
 	loss       float64
 	seed       uint64
+	channel    int // line model channel (0 flat)
 }
 
 type faxResult struct {
@@ -81,8 +82,8 @@ func runFax(t testing.TB, c faxCase, npages, size int) faxResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ab := newLink(line.Config{Law: c.law, NoiseDBm0: c.noise, DriftPPM: 50, LossRate: c.loss, Seed: c.seed})
-	ba := newLink(line.Config{Law: c.law, NoiseDBm0: c.noise, DriftPPM: -50, LossRate: c.loss, Seed: c.seed + 1})
+	ab := newLink(line.Config{Law: c.law, NoiseDBm0: c.noise, DriftPPM: 50, LossRate: c.loss, Seed: c.seed, Channel: c.channel})
+	ba := newLink(line.Config{Law: c.law, NoiseDBm0: c.noise, DriftPPM: -50, LossRate: c.loss, Seed: c.seed + 1, Channel: c.channel})
 	var now time.Duration
 	sa.Start(now)
 	sb.Start(now)
@@ -130,6 +131,9 @@ func TestWholeFax(t *testing.T) {
 		{law: g711.ALaw, ecm: true, disableV17: true, noise: -55, seed: 2},
 		{law: g711.MuLaw, ecm: false, disableV17: true, noise: -55, seed: 3},
 		{law: g711.ALaw, ecm: false, noise: -55, seed: 4},
+		// A dispersive line (channel 3) at 30 dB SNR: every modem's equaliser is in the loop.
+		{law: g711.MuLaw, ecm: true, noise: -14 - 30, seed: 5, channel: 3},
+		{law: g711.ALaw, ecm: true, disableV17: true, noise: -14 - 30, seed: 6, channel: 3},
 	} {
 		r := runFax(t, c, 2, 6000)
 		t.Logf("%+v: sender %v %v %d ECM %v, receiver %v, %v virtual", c, r.send.Code, r.send.Modulation, r.send.BitRate, r.send.ECM, r.recv.Code, r.elapsed)
