@@ -367,7 +367,8 @@ func runServe(ctx context.Context, args []string) error {
 	defer db.close(logger)
 
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		db.store.PoolCollector())
 	n := &node{cfg: cfg, logger: logger, store: db.store, router: mux.NewRouter(), registry: registry}
 
 	if cfg.Dev {

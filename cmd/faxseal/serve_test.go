@@ -162,7 +162,7 @@ func TestServeWithDatabaseURL(t *testing.T) {
 	}
 	if code, body, _ := get(t, base+"/metrics", ""); code != 200 ||
 		!strings.Contains(body, `faxseal_api_requests_total{method="POST",route="/api/partner/numbers",status="200"} 1`) ||
-		!strings.Contains(body, "go_goroutines") {
+		!strings.Contains(body, "go_goroutines") || !strings.Contains(body, `faxseal_db_connections{state="idle"}`) {
 		t.Fatalf("/metrics: %d\n%s", code, body)
 	}
 	if code, body, _ := get(t, base+"/api/partner/openapi.json", ""); code != 200 || !strings.Contains(body, `"openapi"`) {
