@@ -158,7 +158,8 @@ func (c *Call) Err() error {
 	return c.cause
 }
 
-// Audio delivers one frame every 20 ms while the media is G.711.
+// Audio delivers one frame every 20 ms while the media is G.711 (Lost silence frames until the
+// playout buffer has filled, and for every packet that did not arrive in time).
 func (c *Call) Audio() <-chan AudioFrame { return c.audioIn }
 
 // UDPTL delivers the UDPTL datagrams received while the media is T.38.

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -217,7 +218,20 @@ func (e *Endpoint) Start(ctx context.Context) error {
 	}
 	e.mu.Lock()
 	e.closers = closers
+	want := map[string]int{}
+	for tr, a := range e.laddr {
+		want[strings.ToLower(tr)] = a.Port
+	}
 	e.mu.Unlock()
+	// sipgo registers a listener in its connection pool from the serving goroutine; a request
+	// pinned to the listener before that would try to bind the port itself. Wait for it.
+	deadline := time.Now().Add(2 * time.Second)
+	for tr, port := range want {
+		for !slices.Contains(e.ua.TransportLayer().ListenPorts(tr), port) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	time.Sleep(2 * time.Millisecond) // the pool insert follows the port registration
 	go func() {
 		<-ctx.Done()
 		e.closeListeners()

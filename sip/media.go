@@ -172,16 +172,21 @@ func (s *rtpStream) push(seq uint16, payload []byte) {
 	}
 }
 
-// pull returns the frame due at this tick, or ok=false while the buffer is still filling.
+// pull returns the frame due at this tick.
 func (s *rtpStream) pull() (AudioFrame, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.started {
-		return AudioFrame{}, false
-	}
-	if s.wait > 0 {
-		s.wait--
-		return AudioFrame{}, false
+	if !s.started || s.wait > 0 {
+		// Nothing to play yet: still one (silent, lost) frame per tick, so the consumer's clock
+		// never stops (a fax modem needs every 20 ms block, received or not).
+		if s.started {
+			s.wait--
+		}
+		f := AudioFrame{Lost: true}
+		for i := range f.Payload {
+			f.Payload[i] = s.codec.Silence()
+		}
+		return f, true
 	}
 	f := AudioFrame{Seq: s.next}
 	slot := &s.ring[s.next%playoutRing]

@@ -178,6 +178,9 @@ func (e *Endpoint) Dial(ctx context.Context, r DialRequest) (*Call, error) {
 	}
 	c.id = dlg.ID
 	c.log = c.log.With("call", inv.CallID().Value())
+	// In the table before the ACK leaves: a receiving peer re-INVITEs to T.38 the moment it has
+	// the ACK (fax-protocols §3.6), and that request must find the call.
+	e.remember(c)
 	ackCtx, ackCancel := context.WithTimeout(context.Background(), 5*time.Second)
 	err = dlg.Ack(ackCtx)
 	ackCancel()
@@ -185,7 +188,6 @@ func (e *Endpoint) Dial(ctx context.Context, r DialRequest) (*Call, error) {
 		c.finish(err, false)
 		return nil, &DialError{Reason: ReasonFailed, Err: err}
 	}
-	e.remember(c)
 
 	ans, perr := ParseSDP(dlg.InviteResponse.Body())
 	var aud audioChoice

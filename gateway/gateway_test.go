@@ -1,0 +1,212 @@
+package gateway
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/faxseal/faxseal/g3"
+	"github.com/faxseal/faxseal/sip"
+	"github.com/faxseal/faxseal/t30"
+)
+
+const (
+	numA = "+15550100001" // sender's number
+	numB = "+15550100002" // receiver's DID
+)
+
+var portBase atomic.Int32
+
+// testPages draws n distinct fine-resolution A4-width pages (bars and a per-page block pattern).
+func testPages(t *testing.T, n, rows int) []*g3.Page {
+	t.Helper()
+	var pages []*g3.Page
+	for i := 0; i < n; i++ {
+		p, err := g3.NewPage(t30.WidthA4, rows, xresR8, yresFine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for y := 0; y < rows; y++ {
+			for x := 0; x < p.Width; x++ {
+				bar := (x/(16+8*i))%2 == 0 && y%40 < 20
+				block := x > 200*(i+1) && x < 200*(i+1)+150 && y > 50 && y < 150
+				if bar || block {
+					p.Set(x, y, true)
+				}
+			}
+		}
+		pages = append(pages, p)
+	}
+	return pages
+}
+
+type received struct {
+	mu   sync.Mutex
+	faxs []Received
+	ch   chan Received
+}
+
+// pair starts a receiving gateway B (routing numB) and a sending gateway A whose trunk points at
+// B, both on 127.0.0.1 with their own media port ranges.
+func pair(t *testing.T, modA, modB func(*sip.Trunk)) (a, b *Gateway, got *received) {
+	t.Helper()
+	got = &received{ch: make(chan Received, 4)}
+	router := func(ctx context.Context, tr *sip.Trunk, number string) (any, error) {
+		if number == numB {
+			return "route-b", nil
+		}
+		return nil, sip.ErrUnknownNumber
+	}
+	deliver := func(ctx context.Context, r Received) error {
+		got.mu.Lock()
+		got.faxs = append(got.faxs, r)
+		got.mu.Unlock()
+		got.ch <- r
+		return nil
+	}
+	n := int(portBase.Add(1))
+	mk := func(lo int, trunkAddr string, mod func(*sip.Trunk)) *Gateway {
+		tr := sip.Trunk{Name: "peer", Address: trunkAddr, InboundCIDRs: []string{"127.0.0.1/32"}}
+		if mod != nil {
+			mod(&tr)
+		}
+		cfg := &sip.Config{Listen: []sip.Listener{{Transport: "udp", Address: "127.0.0.1:0"}}, PublicAddress: "127.0.0.1",
+			Media: sip.MediaConfig{PortMin: lo, PortMax: lo + 99, BindAddress: "127.0.0.1"}, Trunks: []sip.Trunk{tr}}
+		g, err := New(Options{SIP: cfg, Router: router, Deliver: deliver})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		if err := g.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cancel(); g.Close() })
+		return g
+	}
+	base := 45000 + (n%20)*400
+	b = mk(base, "127.0.0.1:9", modB) // B never dials
+	a = mk(base+200, b.Endpoint().Addr("udp"), modA)
+	return a, b, got
+}
+
+func waitIdle(t *testing.T, gs ...*Gateway) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, g := range gs {
+		for g.Endpoint().ActiveCalls() != 0 || g.Endpoint().Ports().InUse() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("not idle: %d calls, %d ports", g.Endpoint().ActiveCalls(), g.Endpoint().Ports().InUse())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+func samePages(t *testing.T, tiff []byte, want []*g3.Page) {
+	t.Helper()
+	pages, err := g3.ReadTIFF(tiff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) != len(want) {
+		t.Fatalf("%d pages in the TIFF, want %d", len(pages), len(want))
+	}
+	for i := range want {
+		if !pages[i].Equal(want[i]) {
+			t.Fatalf("page %d differs (%dx%d vs %dx%d)", i+1, pages[i].Width, pages[i].Height, want[i].Width, want[i].Height)
+		}
+	}
+}
+
+// TestLoopbackT38ThreePages sends a 3-page fax from gateway A to gateway B over real SIP and
+// T.38 on 127.0.0.1 (B re-INVITEs to T.38 at answer, as the receiving side) and checks the
+// delivered pages are identical.
+func TestLoopbackT38ThreePages(t *testing.T) {
+	t.Parallel()
+	a, b, got := pair(t, nil, nil)
+	pages := testPages(t, 3, 300)
+	var stages []string
+	var mu sync.Mutex
+	res := a.Send(context.Background(), SendRequest{To: numB, CallerID: numA, Pages: pages, Progress: func(p Progress) {
+		mu.Lock()
+		stages = append(stages, p.Stage.String()+":"+p.Media.String()+":"+strconv.Itoa(p.Page))
+		mu.Unlock()
+	}})
+	if !res.Delivered || res.Pages != 3 || res.Media != sip.MediaT38 {
+		t.Fatalf("result %+v", res)
+	}
+	var r Received
+	select {
+	case r = <-got.ch:
+	case <-time.After(15 * time.Second):
+		t.Fatal("nothing delivered")
+	}
+	if r.Pages != 3 || r.Partial || r.To != numB || r.From != numA || r.Route != "route-b" || len(r.PDF) == 0 {
+		t.Fatalf("received %+v", r)
+	}
+	samePages(t, r.TIFF, pages)
+	t.Logf("stages %v; T.30 %s", stages, r.T30)
+	waitIdle(t, a, b)
+}
+
+// TestLoopbackCancelMidFax cancels the sender after the first confirmed page: the receiver keeps
+// that page and marks the fax partial; no call or port is left behind.
+func TestLoopbackCancelMidFax(t *testing.T) {
+	t.Parallel()
+	a, b, got := pair(t, nil, nil)
+	pages := testPages(t, 3, 300)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res := a.Send(ctx, SendRequest{To: numB, CallerID: numA, Pages: pages, Progress: func(p Progress) {
+		if p.Stage == StagePage && p.Page == 1 && p.Accepted {
+			cancel()
+		}
+	}})
+	if res.Delivered || res.Reason != "canceled" {
+		t.Fatalf("result %+v", res)
+	}
+	var r Received
+	select {
+	case r = <-got.ch:
+	case <-time.After(15 * time.Second):
+		t.Fatal("partial fax not delivered")
+	}
+	if !r.Partial || r.Pages < 1 || r.Pages > 2 {
+		t.Fatalf("received %d pages, partial %v", r.Pages, r.Partial)
+	}
+	samePages(t, r.TIFF, pages[:r.Pages])
+	waitIdle(t, a, b)
+}
+
+func TestSendUnknownNumberFails(t *testing.T) {
+	t.Parallel()
+	a, b, _ := pair(t, nil, nil)
+	res := a.Send(context.Background(), SendRequest{To: "+15550109999", CallerID: numA, Pages: testPages(t, 1, 50)})
+	if res.Delivered || res.Reason != "failed" || res.SIPStatus != 404 {
+		t.Fatalf("result %+v", res)
+	}
+	waitIdle(t, a, b)
+}
+
+// TestLoopback488FallsBackToG711: B (receiving) asks for T.38, A's trunk has T.38 off and answers
+// 488, so the fax runs over G.711 through the audio modems and still arrives intact.
+func TestLoopback488FallsBackToG711(t *testing.T) {
+	t.Parallel()
+	off := false
+	a, b, got := pair(t, func(tr *sip.Trunk) { tr.T38.Enabled = &off }, nil)
+	pages := testPages(t, 1, 200)
+	res := a.Send(context.Background(), SendRequest{To: numB, CallerID: numA, Pages: pages})
+	if !res.Delivered || res.Media != sip.MediaAudio {
+		t.Fatalf("result %+v", res)
+	}
+	select {
+	case r := <-got.ch:
+		samePages(t, r.TIFF, pages)
+	case <-time.After(15 * time.Second):
+		t.Fatal("nothing delivered")
+	}
+	waitIdle(t, a, b)
+}
