@@ -122,7 +122,7 @@ func (s *Session) gotDCS(f Frame) {
 	// A DCS starts a new mode: commands heard after it refer to pages
 	// after it, never to responses we gave before it (a new document after
 	// EOM restarts the ECM page and block counters at 0).
-	s.lastPPM, s.rxHaveLast = 0, false
+	s.lastPPM, s.rxHaveLast, s.rxBlockKnown = 0, false, false
 	s.format = Format{Compression: d.Compression, Resolution: d.Resolution, Width: d.Width, ECM: d.ECM}
 	if !d.ECM {
 		s.format.MinRowBits = d.BitRate * d.MinScanTime / 1000
@@ -444,12 +444,23 @@ func (s *Session) gotPPS(f Frame) {
 	if s.state == stRxDCN || s.state == stRxEOM {
 		return
 	}
-	n := p.Frames
+	// The block size is the largest frame count any PPS of this block
+	// gave (T.30 §A.4.2; brief §2.8). Some senders (spandsp 0.0.6) put the
+	// count of the burst just sent in the PPS after a retransmission, so a
+	// later PPS may name fewer frames than the block holds; taking that
+	// count as the block size once truncated a page whose retransmission
+	// burst was lost, and the truncated page was confirmed (T.4 Annex A:
+	// a page is confirmed only when every frame of every block is held).
+	if !s.rxBlockKnown || s.rxBlockPage != p.Page || s.rxBlockNum != p.Block {
+		s.rxBlockKnown, s.rxBlockPage, s.rxBlockNum, s.rxBlockFrames = true, p.Page, p.Block, 0
+	}
+	n := max(p.Frames, s.rxBlockFrames)
 	for i := n; i < maxFramesBlock; i++ {
 		if s.rxHave[i] {
-			n = i + 1 // accept the largest count seen (brief §2.8)
+			n = i + 1 // a frame beyond the count was heard: accept it too
 		}
 	}
+	s.rxBlockFrames = n
 	// Every frame but the last has the block's frame size: that of frame
 	// 0, or failing it the longest heard (brief §2.8). A frame of another
 	// length is treated as missing.
@@ -508,6 +519,7 @@ func (s *Session) commitBlock(n int) error {
 }
 
 func (s *Session) clearBlock() {
+	s.rxBlockKnown = false
 	for i := range s.rxHave {
 		s.rxHave[i] = false
 		s.rxFrames[i] = s.rxFrames[i][:0]

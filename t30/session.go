@@ -121,7 +121,8 @@ type pendingTx struct {
 // Tolerated deviations: PRI-MPS/EOP/EOM are treated as MPS/EOP/EOM; NSF,
 // NSS, SUB, SID, PWD are accepted and ignored; DIS/DCS longer than this
 // package knows are accepted; a PPS frame count smaller than the frames
-// heard is raised to match; a page whose carrier-down report was lost
+// heard, or than an earlier PPS of the same block gave, is raised to
+// match; a page whose carrier-down report was lost
 // ends at its post-page command; a short last ECM frame and a zero-padded
 // one are both accepted.
 type Session struct {
@@ -196,6 +197,12 @@ type Session struct {
 	documents                 Documents // Source as Documents, if it is one
 	t2Quiet                   int       // consecutive T2 expiries in stRxWait
 	rxEnded                   bool      // EndPage called, Commit still owed
+
+	// The ECM block being received: its PPS page and block numbers and
+	// the largest frame count heard for it (gotPPS).
+	rxBlockKnown            bool
+	rxBlockPage, rxBlockNum int
+	rxBlockFrames           int
 }
 
 // NewSession checks cfg and returns a session ready to Start.

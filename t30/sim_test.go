@@ -563,6 +563,46 @@ func (p *pair) run(t *testing.T, limit time.Duration) {
 	if len(p.sink.errs) > 0 {
 		t.Errorf("sink contract violations: %v", p.sink.errs)
 	}
+	p.checkConfirmed(t)
+}
+
+// checkConfirmed asserts, whatever the outcome of the call, that every page
+// the receiver confirmed (Commit(true): MCF or RTP) is the page sent. In
+// ECM the page must be byte-identical: T.4 Annex A delivers only blocks
+// whose every frame passed its FCS, so a confirmed ECM page that differs
+// (a truncated block, a frame from another block) is data loss. A non-ECM
+// page may carry line errors the copy-quality check let through (T.30
+// §5.3.6.2.3), but it must have all its rows. checkPages, called by tests
+// that expect success, only runs when the sender reports OK, and no
+// channel fault so far made the receiver confirm a short block, so this
+// check runs after every pair simulation instead.
+func (p *pair) checkConfirmed(t *testing.T) {
+	t.Helper()
+	for i, got := range p.sink.kept {
+		f := p.sink.formats[i]
+		if len(got) == 0 {
+			t.Errorf("confirmed page %d is empty", i)
+			continue
+		}
+		page := int(got[0]) // every record starts with its page number
+		if page >= p.doc.pages {
+			t.Errorf("confirmed page %d claims to be page %d of %d", i, page, p.doc.pages)
+			continue
+		}
+		want := encodeTestPage(page, p.doc.rows, f)
+		if f.ECM {
+			if !bytes.Equal(got, want) {
+				t.Errorf("confirmed ECM page %d (document page %d) differs from the page sent: %d octets, want %d",
+					i, page, len(got), len(want))
+			}
+			continue
+		}
+		// A damaged end-of-page record reads as one more (bad) row, as a
+		// damaged RTC does in T.4.
+		if q := decodeTestPage(got, f); q.Rows < p.doc.rows {
+			t.Errorf("confirmed non-ECM page %d (document page %d) has %d rows, want %d", i, page, q.Rows, p.doc.rows)
+		}
+	}
 }
 
 func (p *pair) dumpTrace(t *testing.T) {

@@ -1,0 +1,72 @@
+package t30
+
+import (
+	"testing"
+)
+
+// Regressions found by whole faxes over G.711 with 1 % packet loss against
+// spandsp (modem/audio TestRobustnessTable, TestPairLossSmoke; modem/NOTES.md),
+// reproduced here on the frame-level channel.
+
+// burstCountPPS makes our sender behave like spandsp 0.0.6 in one respect:
+// the frame count of a PPS (T.30 §A.4.2, "frames-1") is the number of FCD
+// frames in the burst just sent, not the number of frames in the block, so
+// a PPS after a retransmission carries the retransmitted count. It returns
+// a faultTx hook; next, if set, sees every transmission after the rewrite.
+func burstCountPPS(next func(from int, tx *Tx) bool) func(from int, tx *Tx) bool {
+	lastBurst := 0
+	return func(from int, tx *Tx) bool {
+		if from == 0 && tx.Kind == TxHDLC {
+			if tx.Modulation != V21 {
+				lastBurst = 0
+				for _, f := range tx.Frames {
+					if len(f) > 2 && FCF(f[2]) == FCFFCD {
+						lastBurst++
+					}
+				}
+			} else if f := tx.Frames[len(tx.Frames)-1]; len(f) >= 7 && FCF(f[2]&^1) == FCFPPS && lastBurst > 0 {
+				g := append([]byte(nil), f...)
+				g[6] = byte(lastBurst - 1)
+				frames := append([][]byte(nil), tx.Frames...)
+				frames[len(frames)-1] = g
+				tx.Frames = frames // a copy: the session's frames stay untouched
+			}
+		}
+		return next != nil && next(from, tx)
+	}
+}
+
+// TestECMLostRetransmissionKeepsBlockSize: the tail of a block is hit in
+// the first burst, the receiver asks for it with PPR, and the whole
+// retransmission burst is lost (a lost packet hits its fast-modem training
+// on an audio line). The PPS that follows carries the retransmitted frame
+// count (5), smaller than the block (43 frames). The receiver once took
+// that count as the block size, found frames 0-37 complete and confirmed
+// a truncated page with MCF; it must instead keep the block size of the
+// first PPS and ask for the missing frames again (T.4 Annex A: the page
+// is confirmed only when every frame of every block is held).
+func TestECMLostRetransmissionKeepsBlockSize(t *testing.T) {
+	// 200 fine rows of 54 octets plus the end record: 10854 octets, 43
+	// frames of 256 in one block.
+	p := newPair(t, pairOpts{seed: 31, pages: 1, rows: 200})
+	bursts := 0
+	p.sim.faultTx = burstCountPPS(func(from int, tx *Tx) bool {
+		if from != 0 || tx.Kind != TxHDLC || tx.Modulation == V21 {
+			return false
+		}
+		bursts++
+		return bursts == 2 // the first retransmission never arrives
+	})
+	p.sim.badFrame = func(tx Tx, f []byte) bool {
+		return bursts == 1 && f[3] >= 38 // the block's last five frames
+	}
+	p.run(t, simLimit)
+	p.expect(t, OK, OK)
+	p.checkPages(t)
+	if n := countFrames(p.rx.Trace(), Sent, FCFPPR); n != 2 {
+		t.Errorf("PPR sent %d times, want 2 (after the first burst and after the lost one)", n)
+	}
+	if bursts != 3 {
+		t.Errorf("%d fast bursts, want 3", bursts)
+	}
+}
