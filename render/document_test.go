@@ -7,8 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faxseal/faxseal/g3"
 	"github.com/faxseal/faxseal/t30"
@@ -296,6 +299,11 @@ func TestRenderErrors(t *testing.T) {
 		{"too many pages", makePDF([]testPage{textPage("a"), textPage("b")}), Options{Limits: Limits{MaxPages: 1}}, CodeTooManyPages, 0},
 		{"timeout", good, Options{Limits: Limits{Timeout: 1}}, CodeTimeout, 0},
 		{"no rasteriser", good, Options{Pdftoppm: "no-such-pdftoppm"}, CodeFailed, 0},
+		// 5 MB of address space is too little for pdftoppm even to load its libraries.
+		{"out of memory", good, Options{Limits: Limits{MaxMemory: 5e6}}, CodeFailed, 1},
+		// A 194 in page allowed by the length limit needs a 66 MB raster: poppler fails to
+		// allocate it under an 80 MB bound and pdftoppm dies alone.
+		{"raster over the memory bound", makePDF([]testPage{{W: 612, H: 14000}}), Options{Limits: Limits{MaxPageLength: 200, MaxMemory: 80e6}}, CodeFailed, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Render(context.Background(), tc.pdf, tc.opts)
@@ -310,6 +318,23 @@ func TestRenderErrors(t *testing.T) {
 	cancel()
 	if _, err := Render(ctx, good, Options{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
+	}
+}
+
+// A rasteriser that hangs is killed at the timeout. The stand-in is a script that never writes;
+// a real hostile PDF would need minutes of poppler time to show the same.
+func TestRenderTimeoutKills(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "hang")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nexec sleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := Render(context.Background(), makePDF([]testPage{textPage("x")}), Options{Pdftoppm: script, Limits: Limits{Timeout: 300 * time.Millisecond}})
+	if ErrorCode(err) != CodeTimeout {
+		t.Fatalf("err = %v, want %s", err, CodeTimeout)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Render returned after %v: the process was not killed", d)
 	}
 }
 

@@ -27,6 +27,11 @@ type Limits struct {
 	// Timeout bounds the rasteriser runs of one Render together. Default 2 minutes (a 100-page
 	// text document takes about 1 s; only a hostile or pathological PDF gets near it).
 	Timeout time.Duration
+	// MaxMemory bounds the address space of each pdftoppm process, in bytes, through
+	// prlimit(1) (util-linux, part of every Debian system): a PDF can ask poppler for a huge
+	// image buffer, and the process must fail alone rather than take the node's memory. Default
+	// 1 GiB (rendering a text page needs about 60 MB). Without prlimit in PATH there is no bound.
+	MaxMemory int64
 }
 
 // The defaults of Limits.
@@ -35,6 +40,7 @@ const (
 	DefaultMaxPages      = 100
 	DefaultMaxPageLength = 24.0
 	DefaultTimeout       = 2 * time.Minute
+	DefaultMaxMemory     = 1 << 30
 )
 
 func (l Limits) withDefaults() Limits {
@@ -49,6 +55,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.Timeout <= 0 {
 		l.Timeout = DefaultTimeout
+	}
+	if l.MaxMemory <= 0 {
+		l.MaxMemory = DefaultMaxMemory
 	}
 	return l
 }

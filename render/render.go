@@ -49,7 +49,8 @@ type layout struct {
 	rx, ry    float64
 	landscape bool
 	squeeze   bool // rasterised at 204 x 204 dpi (scaled): resample the rows to 196 lpi
-	maxPixels int  // bound on the raster pdftoppm should produce
+	w, h      int  // size of the raster pdftoppm should produce
+	maxPixels int  // bound on it
 }
 
 // pageLayout fits a page to the fax width. A landscape page is turned a quarter turn
@@ -87,8 +88,10 @@ func pageLayout(s PageSize, lim Limits) (layout, error) {
 		l.rx = max(l.rx, l.ry)
 		l.ry, l.squeeze = l.rx, true
 	}
-	// pdftoppm rounds each side up; two pixels of slack each way.
-	l.maxPixels = int((s.Width/72*max(l.rx, l.ry) + 2) * (s.Height/72*max(l.rx, l.ry) + 2))
+	// The raster pdftoppm should make (it rounds each side up; with one resolution for a
+	// sideways page its axes do not matter).
+	l.w, l.h = int(math.Ceil(s.Width/72*l.rx)), int(math.Ceil(s.Height/72*l.ry))
+	l.maxPixels = (l.w + 2) * (l.h + 2)
 	return l, nil
 }
 
@@ -126,6 +129,11 @@ func Render(ctx context.Context, pdf []byte, opts Options) (*Document, error) {
 	if err != nil {
 		return nil, errorf(CodeFailed, 0, err, "the rasteriser %s is not installed (Debian package poppler-utils)", name)
 	}
+	var prefix []string // the command line before pdftoppm's own arguments
+	if prlimit, err := exec.LookPath("prlimit"); err == nil {
+		prefix = []string{prlimit, "--as=" + strconv.FormatInt(lim.MaxMemory, 10), "--"}
+	}
+	prefix = append(prefix, path)
 	r := &renderer{
 		halftone: opts.Halftone, threshold: opts.Threshold, lim: lim,
 		doc: &Document{Header: opts.Header, Info: info, pages: make([]g3.CodedPage, 0, info.Pages)},
@@ -146,7 +154,7 @@ func Render(ctx context.Context, pdf []byte, opts Options) (*Document, error) {
 			last++
 			maxPixels = max(maxPixels, layouts[last].maxPixels)
 		}
-		if err := r.run(tctx, path, pdf, first, last, layouts[first], maxPixels); err != nil {
+		if err := r.run(tctx, prefix, pdf, first, last, layouts, maxPixels); err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
@@ -175,15 +183,18 @@ type renderer struct {
 	enc       g3.Encoder
 }
 
-// run rasterises pages first..last (0-based) with one pdftoppm process.
-func (r *renderer) run(ctx context.Context, path string, pdf []byte, first, last int, l layout, maxPixels int) error {
+// run rasterises pages first..last (0-based) with one pdftoppm process; argv0 is the command
+// line that starts pdftoppm (with prlimit before it).
+func (r *renderer) run(ctx context.Context, argv0 []string, pdf []byte, first, last int, layouts []layout, maxPixels int) error {
+	l := layouts[first]
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
 	// -gray: 8-bit grey with poppler's anti-aliasing (the halftoning is ours); -q: warnings about
 	// recoverable defects would fill stderr; PDF "-" is standard input, no PPM root is stdout.
-	cmd := exec.CommandContext(ctx, path, "-q", "-gray", "-rx", f(l.rx), "-ry", f(l.ry),
+	args := append(argv0[1:len(argv0):len(argv0)], "-q", "-gray", "-rx", f(l.rx), "-ry", f(l.ry),
 		"-f", strconv.Itoa(first+1), "-l", strconv.Itoa(last+1), "-")
+	cmd := exec.CommandContext(ctx, argv0[0], args...)
 	cmd.Stdin = bytes.NewReader(pdf)
 	var stderr limitedBuffer
 	cmd.Stderr = &stderr
@@ -200,6 +211,12 @@ func (r *renderer) run(ctx context.Context, path string, pdf []byte, first, last
 	for n := first; n <= last; n++ {
 		if err := readPGM(br, maxPixels, &r.raster); err != nil {
 			perr = errorf(CodeFailed, n+1, err, "pdftoppm gave no page")
+			break
+		}
+		// poppler answers an allocation failure (a raster over Limits.MaxMemory) by writing a 1 x 1
+		// image and exiting 0: check the size it gave against the page's.
+		if w, h := r.raster.W, r.raster.H; w < layouts[n].w-2 || w > layouts[n].w+2 || h < layouts[n].h-2 || h > layouts[n].h+2 {
+			perr = errorf(CodeFailed, n+1, nil, "pdftoppm gave a %dx%d raster for a %dx%d page (out of memory?)", w, h, layouts[n].w, layouts[n].h)
 			break
 		}
 		if err := r.addPage(n, l); err != nil {
