@@ -1,0 +1,185 @@
+package send
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/faxseal/faxseal/t30"
+)
+
+// Dialer places one outbound fax call and sends a document over it: the gateway (SIP call, T.38 or
+// G.711 transport, T.30 sender) behind a small interface, so this package does not import the
+// real-time tier. Dial returns when the call has ended.
+type Dialer interface {
+	Dial(ctx context.Context, c Call) Result
+}
+
+// Call is one dial attempt.
+type Call struct {
+	FaxID    string // for logs and call correlation
+	Trunk    string // the trunk of the caller's DID
+	To       string // E.164
+	CallerID string // E.164: the user's provisioned number (seed: the caller ID cannot be overridden)
+	// Document is the pages still to send: on a resend it starts at the first unconfirmed page (its
+	// header still numbers pages within the whole fax).
+	Document t30.Source
+	// Progress reports call events as they happen. It does not block (the pipeline queues them), so
+	// a dialer may call it from its real-time loop.
+	Progress func(Progress)
+}
+
+// ProgressKind says what happened.
+type ProgressKind int
+
+const (
+	ProgressInvalid ProgressKind = iota
+	// ProgressAnswered: the far end answered and T.30 started (fax.sending).
+	ProgressAnswered
+	// ProgressPageConfirmed: the receiver confirmed page Page of the Document (MCF, or RTP/PIP:
+	// T.30 §5.3.6.2.3, the page counts as received).
+	ProgressPageConfirmed
+)
+
+func (k ProgressKind) String() string {
+	switch k {
+	case ProgressAnswered:
+		return "answered"
+	case ProgressPageConfirmed:
+		return "page-confirmed"
+	}
+	return "invalid"
+}
+
+// Progress is one call event.
+type Progress struct {
+	Kind ProgressKind
+	Page int // 0-based, within Call.Document (ProgressPageConfirmed)
+}
+
+// Outcome is how an attempt ended. The failure outcomes are the seed's failureReason values.
+type Outcome int
+
+const (
+	OutcomeInvalid   Outcome = iota
+	OutcomeDelivered         // every page of the Document confirmed, DCN exchanged
+	OutcomeBusy              // SIP 486/600
+	OutcomeNoAnswer          // SIP 408/480/487, ring timeout, or T.30 T1 expiry (no fax answered)
+	OutcomeFailed            // any other failure: SIP errors, T.30 failures
+	OutcomeCanceled          // our context was canceled (DELETE /fax/{jobId})
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case OutcomeDelivered:
+		return "delivered"
+	case OutcomeBusy:
+		return "busy"
+	case OutcomeNoAnswer:
+		return "no-answer"
+	case OutcomeFailed:
+		return "failed"
+	case OutcomeCanceled:
+		return "canceled"
+	}
+	return "invalid"
+}
+
+// Result is the end of an attempt.
+type Result struct {
+	Outcome Outcome
+	// Confirmed is the number of pages of the Document the receiver confirmed, from its first page.
+	// It may exceed the ProgressPageConfirmed events seen (the pipeline takes the larger).
+	Confirmed int
+	SIPStatus int    // the final SIP status of the INVITE, 0 if none
+	SIPPhrase string // its reason phrase
+	// Transport is "t38" or "audio" once media was set up.
+	Transport string
+	// T30 is the sender session's outcome, nil if T.30 never started.
+	T30 *t30.Result
+	// Err is the underlying error, if any, for the attempt log.
+	Err error
+}
+
+// Policy is the redial policy (beyond the seed): which failed attempts are retried, how often and
+// after how long. The zero value of each field takes DefaultPolicy's.
+//
+//   - busy and no-answer: retried until MaxAttempts, the n-th retry Delays[n-1] after the attempt
+//     ended (the last delay repeats);
+//   - a T.30 failure after the far end answered (line drop, no response after a page, copy
+//     quality): retried the same way, resending only the pages not yet confirmed (unless NoRetryT30);
+//   - other failures (SIP 404/484/604, incompatible terminal) and cancellation: final.
+type Policy struct {
+	MaxAttempts int             // dial attempts in all, default 3
+	Delays      []time.Duration // default 5 min, 10 min: 3 tries over 15 minutes
+	// NoRetryT30 makes a T.30 failure after answer final instead of resending the unconfirmed pages.
+	NoRetryT30 bool
+}
+
+// DefaultPolicy: 3 attempts over 15 minutes, T.30 failures resent from the first unconfirmed page.
+func DefaultPolicy() Policy {
+	return Policy{MaxAttempts: 3, Delays: []time.Duration{5 * time.Minute, 10 * time.Minute}}
+}
+
+func (p Policy) withDefaults() Policy {
+	d := DefaultPolicy()
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = d.MaxAttempts
+	}
+	if len(p.Delays) == 0 {
+		p.Delays = d.Delays
+	}
+	return p
+}
+
+func (p Policy) check() error {
+	for _, d := range p.Delays {
+		if d < 0 {
+			return errors.New("send: negative redial delay")
+		}
+	}
+	if p.MaxAttempts > 20 {
+		return fmt.Errorf("send: %d dial attempts is more than a fax line should take", p.MaxAttempts)
+	}
+	return nil
+}
+
+// retry reports whether the attempt numbered attempt (1-based) that ended with r is followed by
+// another, and after how long.
+func (p Policy) retry(attempt int, r Result) (time.Duration, bool) {
+	if attempt >= p.MaxAttempts {
+		return 0, false
+	}
+	switch r.Outcome {
+	case OutcomeBusy, OutcomeNoAnswer:
+	case OutcomeFailed:
+		if p.NoRetryT30 || r.T30 == nil || !retriableT30(r.T30.Code) {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	i := min(attempt-1, len(p.Delays)-1)
+	return p.Delays[i], true
+}
+
+// retriableT30 separates line trouble (worth another call) from a remote that cannot take this fax.
+func retriableT30(c t30.Code) bool {
+	switch c {
+	case t30.Incompatible, t30.NothingToPoll, t30.DocumentError, t30.Cancelled:
+		return false
+	}
+	return true
+}
+
+// pageRange is the Document of a resend: the pages of doc from first on (T.30 has no way to resume a
+// page, so a page interrupted mid-transfer is sent again whole).
+type pageRange struct {
+	doc   t30.Source
+	first int
+}
+
+func (p pageRange) Pages() int                                 { return p.doc.Pages() - p.first }
+func (p pageRange) Prepared() (int, t30.Resolution)            { return p.doc.Prepared() }
+func (p pageRange) Encode(n int, f t30.Format) ([]byte, error) { return p.doc.Encode(p.first+n, f) }
