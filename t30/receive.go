@@ -46,9 +46,15 @@ func (s *Session) receiverFrame(f Frame) {
 	switch fcf {
 	case FCFDCS:
 		// A (repeated) DCS: peer missed CFR, or retrains after RTP/RTN
-		// (TSB-85 MRGN14/15).
+		// (TSB-85 MRGN14/15). It may find us in phase C: after a CFR the
+		// fast receiver trains on whatever comes at our rate, and when the
+		// DCS before a repeated TCF was lost, it trained on that TCF as on
+		// an ECM burst (or page) and we are waiting for its PPS. Whatever
+		// we believed, a DCS says the sender is in phase B again: check
+		// its TCF and answer CFR or FTT once more (T.30 §5.3.2), or the
+		// sender's third and last try goes unanswered (§5.4.3.1).
 		switch s.state {
-		case stRxTCF, stRxWait, stRxPage, stRxPPM, stRxEOM:
+		case stRxTCF, stRxWait, stRxPage, stRxPPM, stRxECM, stRxEOM:
 			s.gotDCS(f)
 		}
 	case FCFMPS, FCFEOP, FCFEOM:

@@ -70,3 +70,42 @@ func TestECMLostRetransmissionKeepsBlockSize(t *testing.T) {
 		t.Errorf("%d fast bursts, want 3", bursts)
 	}
 }
+
+// TestRepeatedDCSInPhaseC: the sender misses our CFR and repeats DCS+TCF;
+// the repeated DCS is lost too, so the TCF after it reaches a receiver
+// waiting for the first ECM burst, which trains on it as on any burst at
+// that rate (an audio modem cannot tell them apart) and hears no frames.
+// The sender's third DCS then arrives while the receiver is in phase C.
+// It must be answered: a DCS means the sender is back in phase B, so the
+// receiver checks the TCF that follows and answers CFR or FTT again
+// (T.30 §5.3.2, TSB-85 MRGN14/15; the sender stops after three tries,
+// §5.4.3.1). Seed 9 of modem/audio TestPairLossSmoke, as frames.
+func TestRepeatedDCSInPhaseC(t *testing.T) {
+	for _, ecm := range []bool{true, false} {
+		t.Run(map[bool]string{true: "ecm", false: "non-ecm"}[ecm], func(t *testing.T) {
+			p := newPair(t, pairOpts{seed: 32, pages: 1, rows: 100, txCfg: func(c *Config) { c.DisableECM = !ecm }})
+			dcs, cfr := 0, 0
+			p.sim.faultTx = func(from int, tx *Tx) bool {
+				if tx.Kind != TxHDLC || tx.Modulation != V21 {
+					return false
+				}
+				f, _ := ParseFrame(tx.Frames[len(tx.Frames)-1])
+				switch {
+				case from == 0 && f.FCF == FCFDCS:
+					dcs++
+					return dcs == 2
+				case from == 1 && f.FCF == FCFCFR:
+					cfr++
+					return cfr == 1
+				}
+				return false
+			}
+			p.run(t, simLimit)
+			p.expect(t, OK, OK)
+			p.checkPages(t)
+			if dcs != 3 || cfr != 2 {
+				t.Errorf("DCS sent %d times, CFR %d times; want 3 and 2", dcs, cfr)
+			}
+		})
+	}
+}

@@ -50,6 +50,7 @@ type burst struct {
 	tx       Tx
 	decided  bool
 	accepted bool
+	hdlcOnly bool // accepted by a fast HDLC receiver: no data events
 }
 
 type simEnd struct {
@@ -288,6 +289,15 @@ func (s *sim) deliver(e *simEvent) {
 			}
 			b.accepted = rx.Kind == wantKind && rx.Modulation == b.tx.Modulation && rx.BitRate == b.tx.BitRate &&
 				!(b.tx.ShortTrain && !rx.ShortTrain)
+			if !b.accepted && wantKind == RxData && rx.Kind == RxHDLC && rx.Modulation == b.tx.Modulation &&
+				rx.BitRate == b.tx.BitRate && !b.tx.ShortTrain {
+				// A receiver waiting for an ECM burst trains on a TCF at
+				// its rate as a modem does (the training is the same) and
+				// then hears no frames in it: report the training and the
+				// carrier, not the bytes.
+				b.hdlcOnly = true
+				b.accepted = true
+			}
 			if !b.accepted {
 				if rx.Kind == RxData || rx.Kind == RxHDLC {
 					end.sess.Handle(s.now, Event{Kind: EventTrainingFailed, Modulation: b.tx.Modulation, BitRate: b.tx.BitRate})
@@ -295,7 +305,7 @@ func (s *sim) deliver(e *simEvent) {
 				return
 			}
 		}
-		if !b.accepted {
+		if !b.accepted || (b.hdlcOnly && ev.Kind == EventData) {
 			return
 		}
 	} else if ev.Modulation == V21 && end.rx.Kind == RxOff {
