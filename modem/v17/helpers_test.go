@@ -61,6 +61,7 @@ type lineModel struct {
 	ppm      float64 // receiver clock faster (+) or slower (-) than the transmitter's
 	law      g711.Law
 	loss     float64 // probability a 160-sample packet is lost
+	channel  int     // line.Config.Channel: 0 flat, 1 band-pass, 2 mild echo, 3 dispersive echo
 	seed     uint64
 	onLoss   func() // called before each fill-in, for debugging
 }
@@ -72,7 +73,7 @@ func (m *lineModel) run(tx []int16, rx *Receiver) int {
 	if !math.IsInf(m.snrDB, 1) {
 		noise = dsp.PowerDBm0(m.sigPower) + m.gainDB - m.snrDB
 	}
-	lm := line.New(line.Config{Law: m.law, GainDB: m.gainDB, NoiseDBm0: noise, DriftPPM: m.ppm, LossRate: m.loss, Seed: m.seed})
+	lm := line.New(line.Config{Law: m.law, GainDB: m.gainDB, NoiseDBm0: noise, DriftPPM: m.ppm, LossRate: m.loss, Seed: m.seed, Channel: m.channel})
 	sig := tx
 	if m.stepDB != 0 {
 		sig = make([]int16, len(tx))
