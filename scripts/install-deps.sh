@@ -8,6 +8,7 @@ packages=(
   libtesseract-dev    # OCR through gosseract (cgo)
   tesseract-ocr-eng
   poppler-utils       # pdftoppm: PDF -> fax page rasters
+  fonts-dejavu-core   # fontconfig substitutes for the PDF base-14 fonts poppler draws
   libspandsp-dev      # interop peer for T.30/T.38 and the G.711 modems (cgo, build tag spandsp)
   sip-tester          # SIPp scenarios
   libtiff-tools       # tiffcp: the codec's bit-exact reference in tests
