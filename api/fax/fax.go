@@ -6,6 +6,7 @@ package fax
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +58,12 @@ type Config struct {
 	// CancelWait is how long DELETE waits for a call being dialled to hang up; 0 means 10 s.
 	CancelWait time.Duration
 }
+
+// OpenAPI is the OpenAPI 3 fragment documenting these routes (paths, schemas and the Send tag), to
+// be merged into api/openapi.json.
+//
+//go:embed openapi.json
+var OpenAPI []byte
 
 type handlers struct{ cfg Config }
 
@@ -209,9 +216,7 @@ func (h *handlers) decodeMultipart(w http.ResponseWriter, r *http.Request, req *
 			req.CallbackURL = v
 		case "callbackSecret":
 			req.CallbackSecret = v
-		case "fileUrl":
-			req.FileURL = v
-		default:
+		default: // fileUrl included: a form carries the file itself
 			return api.Errorf(http.StatusBadRequest, api.CodeUnknownField, name, "unknown field %q", name)
 		}
 	}
