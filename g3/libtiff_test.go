@@ -139,3 +139,52 @@ func TestG3WithoutEOL(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteTIFFReadByLibtiff writes a multi-page TIFF Class F file in every coding and has libtiff
+// decode it: the pages and their resolutions must come back.
+func TestWriteTIFFReadByLibtiff(t *testing.T) {
+	tiffcp := needTool(t, "tiffcp")
+	p := readPBMFile(t, "../testdata/g3/itu/itu1.pbm")
+	p.XRes, p.YRes = ResX, ResFine
+	std, err := p.ResampleY(ResStandard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cps []CodedPage
+	for _, o := range []Options{
+		{Compression: MH, Order: MSBFirst, NoTrailer: true},
+		{Compression: MH, Order: LSBFirst, FillEOL: true}, // with RTC, and bit-reversed on writing
+		{Compression: MR, K: 4, Order: MSBFirst},
+		{Compression: MMR, Order: LSBFirst},
+		{Compression: MH, Order: MSBFirst, NoEOL: true, AlignRows: true, NoTrailer: true}, // Compression=2
+	} {
+		c, err := EncodePages([]*Page{p}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cps = append(cps, c...)
+	}
+	c, _ := EncodePages([]*Page{std}, Options{Compression: MR, K: 2, Order: MSBFirst, NoTrailer: true})
+	cps = append(cps, c...)
+	var b bytes.Buffer
+	if err := WriteTIFF(&b, cps); err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(t.TempDir(), "fax.tif")
+	if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, stderr, ok := libtiffDecode(t, tiffcp, name)
+	if !ok || len(got) != len(cps) {
+		t.Fatalf("libtiff: ok %v, %d pages: %s", ok, len(got), stderr)
+	}
+	for i, q := range got {
+		want := p
+		if i == len(cps)-1 {
+			want = std
+		}
+		if !q.Equal(want) || q.XRes != ResX || q.YRes != want.YRes {
+			t.Errorf("page %d (%+v): libtiff reads %dx%d at %dx%d dpi, differing %s", i+1, cps[i].Opts, q.Width, q.Height, q.XRes, q.YRes, diffRows(q, want))
+		}
+	}
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per page under callgrind, the noise-free companion of the timed table (a shared
-# machine makes wall times noisy; instruction counts are not). For each codec, op and mode it runs
+# machine makes wall times noisy; instruction counts are not). GOGC=off keeps garbage collection,
+# whose timing varies from run to run, out of the counts. For each codec, op and mode it runs
 # libtiffbench -just with 8 and 16 pages and reports (I16 - I8) / 8, so set-up cancels out.
 # Usage: internal/libtiffbench/callgrind.sh [modes...]   (run from the repository root)
 set -euo pipefail
@@ -10,7 +11,7 @@ trap 'rm -rf "$(dirname "$bin")"' EXIT
 go build -tags libtiff -o "$bin" ./internal/libtiffbench
 modes=("${@:-MH MR2 MR4 MMR}")
 count() { # mode just n
-	GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+	GOGC=off GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
 		"$bin" -data testdata/g3/ccitt8 -modes "$1" -just "$2" -n "$3" 2>&1 | awk '/Collected/ {print $4}'
 }
 per_page() { # mode just [divisor]
