@@ -109,3 +109,33 @@ func TestRepeatedDCSInPhaseC(t *testing.T) {
 		})
 	}
 }
+
+// TestNoResponseFallsBackToV29: the receiver never trains on V.17 (on an
+// audio line with packet loss, spandsp's V.17 receiver loses its 1.4 s long
+// training and stays silent), so DCS+TCF at 14400 gets no response at
+// all. After the three tries at that modem (T.30 §5.4.3.1) the sender
+// steps down to V.29, whose 0.25 s training trains, instead of giving up.
+func TestNoResponseFallsBackToV29(t *testing.T) {
+	p := newPair(t, pairOpts{seed: 33, pages: 2, rows: 100})
+	v17TCF := 0
+	p.sim.faultTx = func(from int, tx *Tx) bool {
+		if from == 0 && tx.Kind == TxData && tx.TCF && tx.Modulation == V17 {
+			v17TCF++
+			return true
+		}
+		return false
+	}
+	p.run(t, simLimit)
+	p.expect(t, OK, OK)
+	p.checkPages(t)
+	if v17TCF != 3 {
+		t.Errorf("%d TCF at V.17, want 3", v17TCF)
+	}
+	tr, rr := p.tx.Result(), p.rx.Result()
+	if tr.Modulation != V29 || tr.BitRate != 9600 || rr.Modulation != V29 || rr.BitRate != 9600 {
+		t.Errorf("ended at %v %d / %v %d, want V.29 9600", tr.Modulation, tr.BitRate, rr.Modulation, rr.BitRate)
+	}
+	if tr.Retrains != 1 {
+		t.Errorf("sender retrains %d, want 1", tr.Retrains)
+	}
+}

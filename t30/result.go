@@ -18,7 +18,7 @@ import (
 //	Incompatible          no common modem, width, resolution or coding; DCS we cannot accept
 //	NothingToPoll         we asked to receive (polling) but the remote has no document
 //	TrainingFailed        FTT at the lowest usable rate (TSB-85 MTGX11)
-//	NoResponseDCS         3 × DCS+TCF without CFR/FTT (TSB-85 MTGX07)
+//	NoResponseDCS         3 × DCS+TCF without CFR/FTT at each modem, V.17, V.29, V.27ter (TSB-85 MTGX07)
 //	NoResponsePostPage    3 × MPS/EOP/EOM/PPS without a response (TSB-85 MTGX08-10)
 //	CopyQuality           the receiver rejected a page (RTN/PIN) 3 times, or we rejected the last one
 //	ECMBlockAbandoned     an ECM block stayed incomplete after PPR/CTC and was dropped with EOR

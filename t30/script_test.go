@@ -164,19 +164,48 @@ func TestScriptFTTFallback(t *testing.T) {
 	sc.code(TrainingFailed)
 }
 
-// RET-1 (TSB-85 MTGX07): DCS+TCF three times without an answer, at T4
-// spacing, then DCN.
+// RET-1 (TSB-85 MTGX07, extended by the no-response fallback): DCS+TCF
+// three times without an answer, at T4 spacing, at each modem in turn —
+// V.17 14400, then V.29 9600, then V.27ter 4800, every TCF long-trained —
+// and only then DCN.
 func TestScriptNoResponseToDCS(t *testing.T) {
 	sc := newScript(t, Send, true, nil)
 	sc.frame(disV17)
-	sc.expect("DCS TCF(14400)")
-	for i := 0; i < 2; i++ {
-		sc.after(DefaultT4 - time.Millisecond)
-		sc.expect("")
-		sc.after(time.Millisecond)
-		sc.expect("DCS TCF(14400)")
+	for i, sp := range []speed{{V17, 14400}, {V29, 9600}, {V27ter, 4800}} {
+		for try := 0; try < 3; try++ {
+			if i > 0 || try > 0 {
+				sc.after(DefaultT4 - time.Millisecond)
+				sc.expect("")
+				sc.after(time.Millisecond)
+			}
+			sc.expect(fmt.Sprintf("DCS TCF(%d)", sp.rate))
+			if tx := sc.lastTx(TxData); tx.Modulation != sp.mod || tx.ShortTrain {
+				t.Fatalf("try %d at %v %d: TCF on %v short=%v", try+1, sp.mod, sp.rate, tx.Modulation, tx.ShortTrain)
+			}
+		}
 	}
 	sc.after(DefaultT4)
+	sc.expect("DCN")
+	sc.code(NoResponseDCS)
+	if r := sc.s.Result(); !strings.Contains(r.Detail, "V.27ter 4800") || r.Retrains != 2 {
+		t.Errorf("result %+v, want the last modem named and 2 retrains", r)
+	}
+}
+
+// A response heard with a bad FCS after each of the three DCS+TCF means
+// the receiver trains (it answered) and V.21 reception is what fails: no
+// fallback to a slower modem, DCN after the third try (TSB-85 MTGX07).
+func TestScriptGarbledResponseToDCS(t *testing.T) {
+	sc := newScript(t, Send, true, nil)
+	sc.frame(disV17)
+	for try := 0; try < 3; try++ {
+		if try > 0 {
+			sc.after(DefaultT4)
+		}
+		sc.expect("DCS TCF(14400)")
+		sc.raw([]byte{0xFF, 0x13, 0x84 ^ 0x5A}, false)
+	}
+	sc.after(DefaultT4 + flaggedExtension)
 	sc.expect("DCN")
 	sc.code(NoResponseDCS)
 }

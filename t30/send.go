@@ -2,6 +2,7 @@ package t30
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -34,6 +35,7 @@ func (s *Session) gotDIS(f Frame) {
 		return
 	}
 	s.speedIdx = 0
+	s.noResponse = s.noResponse[:0]
 	s.t1On = false
 	s.sendDCS()
 }
@@ -111,6 +113,7 @@ func (s *Session) sendDCS() {
 	}
 	s.cmdTries = 0
 	s.cmdFail, s.cmdWhat = NoResponseDCS, "DCS+TCF"
+	s.dcsSilent = false
 	s.repeatDCS()
 }
 
@@ -121,6 +124,7 @@ func tcfOctets(rate int) int {
 
 func (s *Session) repeatDCS() {
 	s.cmdTries++
+	s.dcsHeard = false
 	s.enter(stTxTCF)
 	for i, tx := range s.cmd {
 		var done func()
@@ -198,11 +202,58 @@ func (s *Session) senderFrame(f Frame) {
 }
 
 func (s *Session) retryDCS(why string) {
-	if s.cmdTries >= maxCommandTry {
-		s.sendDCN(NoResponseDCS, fmt.Sprintf("%d × DCS+TCF %s", s.cmdTries, why))
+	if s.cmdTries < maxCommandTry {
+		s.repeatDCS()
 		return
 	}
-	s.repeatDCS()
+	sp := s.speeds[s.speedIdx]
+	s.noResponse = append(s.noResponse, fmt.Sprintf("%v %d", sp.mod, sp.rate))
+	if next, ok := s.nextModem(); ok && why == noResponse && s.dcsSilent {
+		// Three tries of DCS+TCF at this modem, and at least one drew no
+		// signal at all: a receiver that trained but judged TCF bad
+		// answers FTT, so silence means it did not train (on a lossy audio
+		// line, spandsp's V.17 receiver loses its 1.4 s long training to a
+		// dropped packet and then stays silent by design). The next rate
+		// of the same modem has the same training, so move on to the next
+		// modem, with its shorter training (V.29 0.25 s), instead of giving
+		// up (brief §5, "no response to DCS or TCF"; T.30 §5.4.3.1 bounds
+		// the tries per command, and a DCS for another modem is a new
+		// command). Responses heard with a bad FCS every time mean the
+		// receiver trains and our V.21 reception is the trouble, which a
+		// slower fast modem does not cure.
+		s.speedIdx = next
+		s.res.Retrains++
+		s.sendDCS()
+		return
+	}
+	s.sendDCN(NoResponseDCS, fmt.Sprintf("%d × DCS+TCF %s at %s", s.cmdTries, why, strings.Join(s.noResponse, ", ")))
+}
+
+// noResponse is the retryDCS reason for a T4 expiry.
+const noResponse = "without response"
+
+// nextModem returns the first entry of the fallback table below the current
+// one that uses a slower modem family (V.17 -> V.29 -> V.27ter).
+func (s *Session) nextModem() (int, bool) {
+	cur := modemRank(s.speeds[s.speedIdx].mod)
+	for i := s.speedIdx + 1; i < len(s.speeds); i++ {
+		if modemRank(s.speeds[i].mod) < cur {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// modemRank orders the modem families by speed (and by training length:
+// V.17 long training 1.4 s, V.27ter 0.7-0.9 s but at most 4800 bit/s).
+func modemRank(m Modulation) int {
+	switch m {
+	case V17:
+		return 3
+	case V29:
+		return 2
+	}
+	return 1
 }
 
 // startPage encodes the current page and sends it (non-ECM) or its first

@@ -111,7 +111,11 @@ type pendingTx struct {
 //     by either side on failure.
 //
 // Repetition (§5.4.3): a command without response is sent again after T4,
-// three times in all, then DCN; CRP counts as a try. A command heard again
+// three times in all, then DCN; CRP counts as a try. DCS+TCF is the
+// exception: after three silent tries at one modem the sender moves to the
+// next slower modem (V.17, V.29, V.27ter), whose training may survive where
+// the faster one's did not, and sends DCN only when the slowest modem got
+// no answer either (three tries each). A command heard again
 // means our response was lost: the response is repeated. Frames with a bad
 // FCS are never acted on (TSB-85 MRGN17), echoes of our own frames and
 // frames we cannot parse are ignored, and a copy of a frame we are still
@@ -203,6 +207,13 @@ type Session struct {
 	rxBlockKnown            bool
 	rxBlockPage, rxBlockNum int
 	rxBlockFrames           int
+
+	// Sender: the modems at which DCS+TCF went unanswered three times;
+	// whether the peer's V.21 was heard at all since the last DCS+TCF, and
+	// whether a try at the current modem drew no signal at all.
+	noResponse []string
+	dcsHeard   bool
+	dcsSilent  bool
 }
 
 // NewSession checks cfg and returns a session ready to Start.
@@ -386,6 +397,9 @@ func (s *Session) Handle(now time.Duration, ev Event) {
 // altogether: the sender is alive and repeating, and three tries of a
 // command at T4 spacing outlast a single T2.
 func (s *Session) v21Flags() {
+	if s.state == stTxDCS {
+		s.dcsHeard = true // a response came, even if we cannot read it
+	}
 	switch s.timer {
 	case timerT2:
 		if s.state != stRxTCF {
@@ -580,7 +594,10 @@ func (s *Session) timerExpired(k timerKind) {
 			s.cmdTries = 0
 			s.repeatCommand()
 		case stTxDCS:
-			s.retryDCS("without response")
+			if !s.dcsHeard {
+				s.dcsSilent = true
+			}
+			s.retryDCS(noResponse)
 		default:
 			s.retryCommand("without response")
 		}
@@ -655,6 +672,9 @@ func (s *Session) rxHDLC(ev Event) {
 	f, err := ParseFrame(ev.Frame)
 	if err != nil {
 		s.traceFrame(Received, V21, ev.Frame, false, err.Error())
+		if s.state == stTxDCS {
+			s.dcsHeard = true
+		}
 		return
 	}
 	s.traceFrame(Received, V21, ev.Frame, false, "")
