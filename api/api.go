@@ -47,6 +47,9 @@ type Config struct {
 	// no partner key: the token is the credential). It returns an error wrapping ErrFileToken for a bad
 	// or expired token and store.ErrNotFound for an unknown or purged fax. nil: the route answers 404.
 	OpenFile func(ctx context.Context, faxID, token string) (store.File, error)
+	// Webhooks serves the webhook delivery log and replay (GET /webhooks/deliveries, POST
+	// /webhooks/deliveries/{eventId}/replay); nil: those routes answer 501.
+	Webhooks WebhookLog
 	// Routes are partner endpoints of other packages, mounted beside the built-in ones.
 	Routes []Route
 	// Metrics registers the API's Prometheus collectors; nil registers none.
@@ -124,6 +127,8 @@ func (a *API) builtinRoutes() []Route {
 		{http.MethodPost, "/credits", a.createCheckout},
 		{http.MethodGet, "/inbox", a.listInbox},
 		{http.MethodGet, "/usage", a.getUsage},
+		{http.MethodGet, "/webhooks/deliveries", a.listDeliveries},
+		{http.MethodPost, "/webhooks/deliveries/{eventId}/replay", a.replayDelivery},
 	}
 }
 
@@ -184,6 +189,9 @@ func sameShape(tpl, path string) bool {
 var ErrFileToken = errors.New("api: invalid or expired file token")
 
 // GET /inbox/{id}/file?token=: the received fax as PDF, authorised by the signed token in its fileUrl.
+// A missing, forged or expired token is 403 (the request carries a credential that does not grant
+// this file; 401 would ask for an HTTP authentication scheme that this route does not use), an
+// unknown or purged fax 404.
 func (a *API) serveFile(w http.ResponseWriter, r *http.Request) {
 	id, token := mux.Vars(r)["id"], r.URL.Query().Get("token")
 	if a.cfg.OpenFile == nil {
@@ -191,13 +199,13 @@ func (a *API) serveFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if token == "" {
-		a.writeError(w, r, Errorf(http.StatusUnauthorized, CodeInvalidFileToken, "token", "the token query parameter is required; use the fileUrl from the inbox"))
+		a.writeError(w, r, Errorf(http.StatusForbidden, CodeInvalidFileToken, "token", "the token query parameter is required; use the fileUrl from the inbox"))
 		return
 	}
 	f, err := a.cfg.OpenFile(r.Context(), id, token)
 	switch {
 	case errors.Is(err, ErrFileToken):
-		a.writeError(w, r, Errorf(http.StatusUnauthorized, CodeInvalidFileToken, "token", "this file link is invalid or has expired; fetch a fresh fileUrl from the inbox"))
+		a.writeError(w, r, Errorf(http.StatusForbidden, CodeInvalidFileToken, "token", "this file link is invalid or has expired; fetch a fresh fileUrl from the inbox"))
 		return
 	case errors.Is(err, store.ErrNotFound):
 		a.writeError(w, r, Errorf(http.StatusNotFound, CodeFileNotFound, "", "no file for fax %s (it may have been purged after the retention period)", id))

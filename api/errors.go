@@ -38,8 +38,10 @@ const (
 	CodeNoNumbersAvailable = "no_numbers_available"   // 404: no free number in that area code and tier
 	CodeNumberNotFound     = "number_not_found"       // 404: the user has no active number
 	CodeNotImplemented     = "not_implemented"        // 501: the endpoint exists in the contract but not yet here
-	CodeInvalidFileToken   = "invalid_file_token"     // 401: a fileUrl token that is missing, forged or expired
+	CodeInvalidFileToken   = "invalid_file_token"     // 403: a fileUrl token that is missing, forged or expired
 	CodeFileNotFound       = "file_not_found"         // 404: no such fax file, or it was purged
+	CodeEventNotFound      = "event_not_found"        // 404: no such webhook event for this partner
+	CodeEventPending       = "event_pending"          // 409: the webhook event is still being delivered
 	CodeInternal           = "internal_error"         // 500: a bug or an outage on our side
 )
 

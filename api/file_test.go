@@ -69,10 +69,10 @@ func TestInboxFileLink(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"/api/partner/inbox/" + fax.ID + "/file", 401, api.CodeInvalidFileToken},
-		{"/api/partner/inbox/" + fax.ID + "/file?token=AAAA", 401, api.CodeInvalidFileToken},
-		{"/api/partner/inbox/" + fax.ID + "/file?token=" + token[:len(token)-2] + "xx", 401, api.CodeInvalidFileToken},
-		{"/api/partner/inbox/fax_other/file?token=" + token, 401, api.CodeInvalidFileToken}, // bound to its fax
+		{"/api/partner/inbox/" + fax.ID + "/file", 403, api.CodeInvalidFileToken},
+		{"/api/partner/inbox/" + fax.ID + "/file?token=AAAA", 403, api.CodeInvalidFileToken},
+		{"/api/partner/inbox/" + fax.ID + "/file?token=" + token[:len(token)-2] + "xx", 403, api.CodeInvalidFileToken},
+		{"/api/partner/inbox/fax_other/file?token=" + token, 403, api.CodeInvalidFileToken}, // bound to its fax
 	} {
 		res, b := get(tc.path)
 		if res.StatusCode != tc.status || !strings.Contains(string(b), `"code":"`+tc.code+`"`) {

@@ -13,6 +13,7 @@ packages=(
   sip-tester          # SIPp scenarios
   libtiff-tools       # tiffcp: the codec's bit-exact reference in tests
   libtiff-dev         # cgo benchmark helper for `make bench`
+  nodejs              # runs the seed's Node.js webhook-verification snippet in the webhook tests
   pkg-config
   gcc
 )

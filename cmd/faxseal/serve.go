@@ -15,8 +15,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,8 +27,12 @@ import (
 	"time"
 
 	"github.com/faxseal/faxseal/api"
+	"github.com/faxseal/faxseal/extract"
+	"github.com/faxseal/faxseal/jobs"
+	"github.com/faxseal/faxseal/ocr"
 	"github.com/faxseal/faxseal/store"
 	"github.com/faxseal/faxseal/store/cluster"
+	"github.com/faxseal/faxseal/webhook"
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -36,6 +42,10 @@ import (
 
 // stdout receives the commands' results (tests capture it).
 var stdout io.Writer = os.Stdout
+
+// serving, when set (by tests), is called with the node once it is ready: the end-to-end tests hand
+// received faxes to the node's own store, whose hooks queue the pipeline, as the gateway does.
+var serving func(n *node)
 
 func init() {
 	commands["serve"] = command{summary: "run a FaxSeal node: partner API, SIP gateway, workers (--dev: demo data)", run: runServe}
@@ -53,6 +63,13 @@ type config struct {
 	RateLimit   int           // FAXSEAL_RATE_LIMIT: requests per minute per partner key
 	CoolOff     time.Duration // FAXSEAL_NUMBER_COOLOFF
 	Dev         bool          // --dev or FAXSEAL_DEV=1
+	// PublicURL (FAXSEAL_PUBLIC_URL) is the origin partners reach this server at, for the fileUrl
+	// links of the inbox and webhooks; default http://<HTTPAddr>.
+	PublicURL string
+	// AllowLoopback (FAXSEAL_WEBHOOK_ALLOW_LOOPBACK; on with --dev) lets webhooks and fileUrl fetches
+	// reach 127.0.0.0/8 and ::1, over http too. Private and metadata addresses stay blocked.
+	AllowLoopback bool
+	Retention     time.Duration // FAXSEAL_RETENTION: how long received fax files are kept
 }
 
 // loadConfig reads the environment, then lets flags on fs override it; serve adds the listener and
@@ -66,6 +83,8 @@ func loadConfig(fs *flag.FlagSet, args []string, serve bool) (*config, error) {
 		LogFormat:   os.Getenv("FAXSEAL_LOG_FORMAT"),
 		RateLimit:   60,
 		CoolOff:     30 * 24 * time.Hour,
+		PublicURL:   os.Getenv("FAXSEAL_PUBLIC_URL"),
+		Retention:   jobs.DefaultRetention,
 	}
 	var errs []error
 	if v := os.Getenv("FAXSEAL_DEV"); v != "" {
@@ -91,6 +110,19 @@ func loadConfig(fs *flag.FlagSet, args []string, serve bool) (*config, error) {
 		}
 		errs = append(errs, wrapEnv("FAXSEAL_NUMBER_COOLOFF", err))
 		c.CoolOff = d
+	}
+	if v := os.Getenv("FAXSEAL_WEBHOOK_ALLOW_LOOPBACK"); v != "" {
+		b, err := strconv.ParseBool(v)
+		errs = append(errs, wrapEnv("FAXSEAL_WEBHOOK_ALLOW_LOOPBACK", err))
+		c.AllowLoopback = b
+	}
+	if v := os.Getenv("FAXSEAL_RETENTION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err == nil && d < time.Hour {
+			err = errors.New("must be at least 1h")
+		}
+		errs = append(errs, wrapEnv("FAXSEAL_RETENTION", err))
+		c.Retention = d
 	}
 	if v := os.Getenv("FAXSEAL_SECRET_KEY"); v != "" {
 		k, err := parseSecretKey(v)
@@ -121,7 +153,39 @@ func loadConfig(fs *flag.FlagSet, args []string, serve bool) (*config, error) {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return nil, fmt.Errorf("FAXSEAL_LOG_FORMAT: %q is not json or text", c.LogFormat)
 	}
+	if c.Dev {
+		c.AllowLoopback = true
+	}
+	if serve {
+		u, err := publicURL(c.PublicURL, c.HTTPAddr)
+		if err != nil {
+			return nil, fmt.Errorf("FAXSEAL_PUBLIC_URL: %w", err)
+		}
+		c.PublicURL = u
+	}
 	return c, nil
+}
+
+// publicURL checks FAXSEAL_PUBLIC_URL (an origin: scheme and host, no path, since the API's routes
+// are absolute), or makes the default from the HTTP listen address, with an unspecified host
+// (":8080", "0.0.0.0:8080") read as 127.0.0.1.
+func publicURL(v, httpAddr string) (string, error) {
+	if v == "" {
+		host, port, err := net.SplitHostPort(httpAddr)
+		if err != nil {
+			return "", fmt.Errorf("no public URL and the HTTP address %q is not host:port", httpAddr)
+		}
+		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+			host = "127.0.0.1"
+		}
+		return "http://" + net.JoinHostPort(host, port), nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("%q must be an http(s) origin such as https://fax.example.com", v)
+	}
+	return u.Scheme + "://" + u.Host, nil
 }
 
 // newFlagSet is a subcommand's flag set: errors are returned, not fatal.
@@ -187,6 +251,7 @@ func (h minLevel) WithGroup(n string) slog.Handler { return minLevel{h.Handler.W
 type database struct {
 	store   *store.Store
 	cluster *cluster.Cluster // nil with FAXSEAL_DATABASE_URL
+	key     []byte           // the server secret (FAXSEAL_SECRET_KEY or DataDir/secret.key)
 }
 
 // openDatabase opens FAXSEAL_DATABASE_URL or starts (or joins) the embedded cluster in DataDir/pg, and
@@ -225,7 +290,7 @@ func openDatabase(ctx context.Context, c *config, logger *slog.Logger) (*databas
 		db.close(logger)
 		return nil, err
 	}
-	db.store = s
+	db.store, db.key = s, key
 	if err := s.Migrate(ctx); err != nil {
 		db.close(logger)
 		return nil, err
@@ -307,6 +372,40 @@ type node struct {
 	store    *store.Store
 	router   *mux.Router
 	registry *prometheus.Registry
+	secret   []byte         // the server secret; file-link keys are derived from it
+	inbound  *jobs.Pipeline // OCR, extraction, webhooks, retention; set by newInbound
+}
+
+// newInbound builds the inbound pipeline (issue 6): the bounded Tesseract pool, the extractor
+// (off unless FAXSEAL_OPENAI_* are set), webhook delivery through the SSRF-guarded client, the
+// signed file links and the retention purge. It also registers the received-fax hook that queues
+// OCR in the transaction storing each fax, so it must run before anything can deliver a fax. The
+// returned close releases the Tesseract clients (after River has stopped).
+func newInbound(n *node) (close func(), err error) {
+	pool, err := ocr.NewPool(ocr.Options{})
+	if err != nil {
+		return nil, err
+	}
+	extractor := extract.New(extract.ConfigFromEnv(os.Getenv))
+	pipe, err := jobs.New(jobs.Config{
+		Store:     n.store,
+		OCR:       pool,
+		Extractor: extractor,
+		Deliverer: &webhook.Deliverer{Client: webhook.NewGuardedClient(webhook.GuardOptions{AllowLoopback: n.cfg.AllowLoopback})},
+		Links:     jobs.FileLinks{Key: jobs.FileLinkKey(n.secret), BaseURL: n.cfg.PublicURL},
+		Retention: n.cfg.Retention,
+		Logger:    n.logger.With("component", "inbound"),
+		Metrics:   n.registry,
+	})
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	n.store.OnReceivedFax(pipe.OnReceivedFax)
+	n.inbound = pipe
+	n.logger.Info("inbound pipeline", "ocr_clients", pool.Size(), "extraction", extractor.Describe(),
+		"public_url", n.cfg.PublicURL, "retention", n.cfg.Retention.String(), "webhooks_to_loopback", n.cfg.AllowLoopback)
+	return func() { pool.Close() }, nil
 }
 
 // registerWorkers adds every River worker, its queues and the periodic jobs. Later work (the inbound
@@ -321,6 +420,11 @@ func registerWorkers(n *node, workers *river.Workers) (map[string]river.QueueCon
 			func() (river.JobArgs, *river.InsertOpts) { return store.NumberFeesArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true, ID: "number_monthly_fees"}),
 	}
+	if p := n.inbound; p != nil {
+		p.Register(workers)
+		maps.Copy(queues, p.Queues())
+		periodic = append(periodic, p.PeriodicJobs()...)
+	}
 	return queues, periodic
 }
 
@@ -328,14 +432,29 @@ func registerWorkers(n *node, workers *river.Workers) (map[string]river.QueueCon
 // too, beside the partner API; partner endpoints of other packages go in api.Config.Routes, and the
 // inbound pipeline's signed file links in api.Config.FileURL and OpenFile.
 func registerHTTP(n *node) error {
-	a, err := api.New(api.Config{
-		Store:             n.store,
-		Logger:            n.logger,
-		RateLimit:         store.RateLimit{Limit: n.cfg.RateLimit, Period: time.Minute},
-		NumberCoolOff:     n.cfg.CoolOff,
-		AllowHTTPWebhooks: n.cfg.Dev,
+	cfg := api.Config{
+		Store:         n.store,
+		Logger:        n.logger,
+		RateLimit:     store.RateLimit{Limit: n.cfg.RateLimit, Period: time.Minute},
+		NumberCoolOff: n.cfg.CoolOff,
+		// http:// webhook URLs only where the guarded client may reach loopback, the one place it
+		// lets plain http go.
+		AllowHTTPWebhooks: n.cfg.AllowLoopback,
 		Metrics:           n.registry,
-	})
+	}
+	if p := n.inbound; p != nil {
+		links := p.Links()
+		cfg.FileURL = func(f store.InboundFax) string { return links.URL(f.ID, f.ReceivedAt) }
+		cfg.OpenFile = func(ctx context.Context, faxID, token string) (store.File, error) {
+			f, err := links.Open(ctx, n.store, faxID, token, time.Now())
+			if errors.Is(err, jobs.ErrTokenInvalid) || errors.Is(err, jobs.ErrTokenExpired) {
+				return f, fmt.Errorf("%w: %w", api.ErrFileToken, err)
+			}
+			return f, err
+		}
+		cfg.Webhooks = p
+	}
+	a, err := api.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -352,6 +471,11 @@ func registerComponents(n *node) []component {
 }
 
 func runServe(ctx context.Context, args []string) error {
+	// Before anything else: OpenMP reads OMP_THREAD_LIMIT when libtesseract loads, so the process
+	// restarts itself with it set unless it already has it (package ocr, "Threads").
+	if err := ocr.ReexecSingleThreaded(); err != nil {
+		return err
+	}
 	fs := newFlagSet("serve")
 	cfg, err := loadConfig(fs, args, true)
 	if err != nil {
@@ -369,13 +493,19 @@ func runServe(ctx context.Context, args []string) error {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		db.store.PoolCollector())
-	n := &node{cfg: cfg, logger: logger, store: db.store, router: mux.NewRouter(), registry: registry}
+	n := &node{cfg: cfg, logger: logger, store: db.store, router: mux.NewRouter(), registry: registry, secret: db.key}
 
 	if cfg.Dev {
 		if err := seedDev(ctx, n); err != nil {
 			return fmt.Errorf("seeding demo data: %w", err)
 		}
 	}
+
+	closeInbound, err := newInbound(n)
+	if err != nil {
+		return fmt.Errorf("inbound pipeline: %w", err)
+	}
+	defer closeInbound() // after River's stop below: its OCR jobs hold Tesseract clients
 
 	workers := river.NewWorkers()
 	queues, periodic := registerWorkers(n, workers)
@@ -458,6 +588,9 @@ func runServe(ctx context.Context, args []string) error {
 	}
 
 	ready.Store(true)
+	if serving != nil {
+		serving(n)
+	}
 	logger.Info("faxseal serving", "http", "http://"+ln.Addr().String(), "dev", cfg.Dev)
 	select {
 	case <-ctx.Done():
