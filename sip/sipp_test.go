@@ -588,3 +588,31 @@ func TestSIPpInboundTCP(t *testing.T) {
 	wantKinds(t, env.log.kinds(c), "answered", "t38-started(remote)", "hangup(remote)")
 	env.waitIdle(t)
 }
+
+func TestSIPpRegisterWithDigest(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("sipp"); err != nil {
+		t.Skip("sipp not installed")
+	}
+	env := &testEnv{log: newCallLog(), sipp: freeUDPPort(t), mp: freeUDPPort(t), dir: t.TempDir()}
+	// SIPp first: the endpoint registers as soon as it starts.
+	wait := env.startUAS(t, env.scenario(t, "uas_registrar.xml"))
+	lo, hi := testMediaRange()
+	cfg := &Config{
+		Listen: []Listener{{Transport: "udp", Address: "127.0.0.1:0"}}, PublicAddress: "127.0.0.1",
+		Media: MediaConfig{PortMin: lo, PortMax: hi},
+		Trunks: []Trunk{{Name: "reg", Address: "127.0.0.1:" + strconv.Itoa(env.sipp), Username: "faxseal", Password: "secret", Register: true}},
+	}
+	ep, err := NewEndpoint(cfg, Options{Router: testRouter, Handler: env.log.handler(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := ep.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); ep.Close() }()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+}
