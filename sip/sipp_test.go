@@ -600,7 +600,7 @@ func TestSIPpRegisterWithDigest(t *testing.T) {
 	lo, hi := testMediaRange()
 	cfg := &Config{
 		Listen: []Listener{{Transport: "udp", Address: "127.0.0.1:0"}}, PublicAddress: "127.0.0.1",
-		Media: MediaConfig{PortMin: lo, PortMax: hi},
+		Media:  MediaConfig{PortMin: lo, PortMax: hi},
 		Trunks: []Trunk{{Name: "reg", Address: "127.0.0.1:" + strconv.Itoa(env.sipp), Username: "faxseal", Password: "secret", Register: true}},
 	}
 	ep, err := NewEndpoint(cfg, Options{Router: testRouter, Handler: env.log.handler(0)})
