@@ -238,7 +238,8 @@ func TestCarrierOffset(t *testing.T) {
 		for _, hz := range []float64{-15, -4, 4, 15} {
 			src := newPRBS(uint64(hz+20), 30000)
 			tx, _ := NewTransmitter(rate, src)
-			tx.shaper.Carrier.SetFreq(carrierHz + hz)
+			tx.setCarrierOffset(hz)
+			tx.Restart(rate, false, false)
 			sig := transmit(tx)
 			sink := &collectSink{}
 			rx, _ := NewReceiver(rate, sink)

@@ -50,10 +50,13 @@ type Transmitter struct {
 	short  bool
 	src    BitSource
 
-	scr    dsp.Scrambler
-	enc    encoder
+	scr  scrambler
+	enc  encoder
+	mod  modulator
+	gain float64
+	// shaper replaces mod when the carrier is moved off 1800 Hz (tests of the receiver's carrier
+	// recovery): the table-driven modulator only exists for the nominal carrier.
 	shaper *dsp.Shaper
-	gain   float64
 
 	stage txStage
 	count int   // symbols sent in the current stage
@@ -63,7 +66,7 @@ type Transmitter struct {
 // NewTransmitter returns a transmitter at rate, taking data from src, set for a long training without
 // TEP.
 func NewTransmitter(rate Rate, src BitSource) (*Transmitter, error) {
-	t := &Transmitter{shaper: dsp.NewShaper(carrierHz, baud, txBeta, txSpan), src: src}
+	t := &Transmitter{src: src}
 	t.SetLevel(DefaultLevel)
 	if err := t.Restart(rate, false, false); err != nil {
 		return nil, err
@@ -89,10 +92,12 @@ func (t *Transmitter) Restart(rate Rate, tep, short bool) error {
 	}
 	t.rate, t.bits, t.points = rate, rate.bitsPerSymbol(), rate.points()
 	t.tep, t.short = tep, short
-	t.scr = dsp.NewScrambler(18, 23)
-	t.scr.Reg = scramblerSeed
-	t.shaper.Reset()
-	t.shaper.Carrier.Phase = 0
+	t.scr = scramblerSeed
+	t.mod.reset()
+	if t.shaper != nil {
+		t.shaper.Reset()
+		t.shaper.Carrier.Phase = 0
+	}
 	t.count = 0
 	t.state = 0
 	if tep {
@@ -109,6 +114,27 @@ func (t *Transmitter) Done() bool { return t.stage == txDone }
 // Transmit fills dst with samples and returns how many it wrote: len(dst) until the turn-off
 // sequence ends, then fewer (0 once done).
 func (t *Transmitter) Transmit(dst []int16) int {
+	if t.shaper != nil {
+		return t.transmitShaper(dst)
+	}
+	// Output scaling in 32-bit fixed point: sample·g rounds to the nearest integer in one multiply
+	// and shift (|sample| < 2^28 and g < 2^27 up to +20 dBm0: the product stays below 2^55).
+	g := int64(math.Round(t.gain / modScale * (1 << 32)))
+	for i := range dst {
+		if t.mod.step() {
+			if t.stage == txDone {
+				return i
+			}
+			t.mod.push(t.nextSymbol())
+		}
+		v := (t.mod.sample()*g + 1<<31) >> 32
+		dst[i] = int16(min(32767, max(-32768, v)))
+	}
+	return len(dst)
+}
+
+// transmitShaper is Transmit through the generic shaper (carrier off nominal).
+func (t *Transmitter) transmitShaper(dst []int16) int {
 	for i := range dst {
 		if t.shaper.Step() {
 			if t.stage == txDone {
@@ -116,21 +142,30 @@ func (t *Transmitter) Transmit(dst []int16) int {
 			}
 			t.shaper.Push(t.nextSymbol())
 		}
-		// Round half away from zero and saturate (cheaper than math.Round per sample).
-		v := t.shaper.Sample() * t.gain
-		if v >= 0 {
-			v += 0.5
-		} else {
-			v -= 0.5
-		}
-		if v > 32767 {
-			v = 32767
-		} else if v < -32768 {
-			v = -32768
-		}
-		dst[i] = int16(v)
+		dst[i] = toSample(t.shaper.Sample() * t.gain)
 	}
 	return len(dst)
+}
+
+// setCarrierOffset moves the carrier by hz (tests); it takes effect at the next Restart.
+func (t *Transmitter) setCarrierOffset(hz float64) {
+	t.shaper = dsp.NewShaper(carrierHz+hz, baud, txBeta, txSpan)
+	t.shaper.Carrier.SetFreq(carrierHz + hz)
+}
+
+// toSample rounds half away from zero and saturates (cheaper than math.Round per sample).
+func toSample(v float64) int16 {
+	if v >= 0 {
+		v += 0.5
+	} else {
+		v -= 0.5
+	}
+	if v > 32767 {
+		v = 32767
+	} else if v < -32768 {
+		v = -32768
+	}
+	return int16(v)
 }
 
 // advance moves to stage s after n symbols of the current one.
@@ -143,8 +178,8 @@ func (t *Transmitter) advance(n int, s txStage) {
 
 // dibit scrambles two bits (first in the high position).
 func (t *Transmitter) dibit(b1, b2 int) int {
-	hi := t.scr.Scramble(b1)
-	return hi<<1 | t.scr.Scramble(b2)
+	hi := t.scr.scramble(b1)
+	return hi<<1 | t.scr.scramble(b2)
 }
 
 // nextSymbol returns the next symbol to shape.
@@ -194,12 +229,12 @@ func (t *Transmitter) nextSymbol() complex128 {
 			if b == EndOfData {
 				// Pad the symbol with ones and start the turn-off sequence.
 				for j := i; j < t.bits; j++ {
-					q |= t.scr.Scramble(1) << j
+					q |= t.scr.scramble(1) << j
 				}
 				t.stage, t.count = txShutdownOnes, 0
 				break
 			}
-			q |= t.scr.Scramble(b&1) << i
+			q |= t.scr.scramble(b&1) << i
 		}
 		return t.points[t.enc.encode(q)]
 	case txShutdownOnes:
@@ -216,7 +251,7 @@ func (t *Transmitter) nextSymbol() complex128 {
 func (t *Transmitter) scrambledOnes() int {
 	q := 0
 	for i := range t.bits {
-		q |= t.scr.Scramble(1) << i
+		q |= t.scr.scramble(1) << i
 	}
 	return q
 }
