@@ -26,18 +26,13 @@ import (
 )
 
 func init() {
-	commands["analyze"] = command{summary: "decode a captured fax call (T.38 UDPTL): T.30 trace, parameters, pages", run: runAnalyze}
+	commands["analyze"] = command{summary: "decode a captured fax call (T.38 UDPTL or G.711 RTP): T.30 trace, parameters, pages", run: runAnalyze}
 }
-
-// audioAnalyzer decodes the G.711 RTP side of a capture. It is nil until the fax-over-G.711 analyzer
-// (modem package) registers itself from its own file; analyze then reports audio media as present but
-// not decoded.
-var audioAnalyzer func(c *capture, outDir string, w io.Writer) error
 
 func runAnalyze(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	out := fs.String("out", "", "directory for the received pages (TIFF and PDF)")
-	port := fs.Int("port", 0, "UDPTL port, when the capture has no SDP")
+	port := fs.Int("port", 0, "UDPTL or RTP port, when the capture has no SDP (RTP is told from UDPTL by content)")
 	version := fs.Int("version", -1, "T38FaxVersion to decode with (default: from SDP, else 0)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: faxseal analyze CAPTURE.pcap --out DIR [--port N] [--version V]")
@@ -257,6 +252,7 @@ func analyze(c *capture, o analyzeOptions, w io.Writer) error {
 	var sips []sipMessage
 	var offers []t38Offer
 	audio := map[netip.AddrPort]bool{}
+	laws := staticLaws()
 	for _, p := range c.udp {
 		if !isSIP(p.payload) {
 			continue
@@ -270,6 +266,11 @@ func analyze(c *capture, o analyzeOptions, w io.Writer) error {
 				offers = append(offers, t38Offer{msg: m, media: md, params: prm, err: err})
 			case md.kind == "audio" && md.addr.Port() != 0:
 				audio[md.addr] = true
+				for _, a := range md.attrs {
+					if strings.EqualFold(a.Name, "rtpmap") {
+						laws.addRTPMap(a.Value)
+					}
+				}
 			}
 		}
 	}
@@ -329,56 +330,99 @@ func analyze(c *capture, o analyzeOptions, w io.Writer) error {
 		version, known = o.version, true
 	}
 
+	// Group the media datagrams by flow. A flow that carries G.711 RTP is audio even on the --port
+	// (a capture without SDP may hold either).
+	byFlow := map[flowKey][]udpPacket{}
+	var flowOrder []flowKey
+	for _, p := range c.udp {
+		if isSIP(p.payload) {
+			continue
+		}
+		k := flowKey{p.src, p.dst}
+		if _, ok := byFlow[k]; !ok {
+			flowOrder = append(flowOrder, k)
+		}
+		byFlow[k] = append(byFlow[k], p)
+	}
+	isRTP := map[flowKey]bool{}
+	for _, k := range flowOrder {
+		isRTP[k] = looksG711(byFlow[k], laws)
+	}
 	// UDPTL datagrams: to or from an SDP image endpoint, or the --port.
 	isUDPTL := func(p udpPacket) bool {
-		if isSIP(p.payload) {
-			return false
-		}
 		if o.port != 0 {
 			return int(p.src.Port()) == o.port || int(p.dst.Port()) == o.port
 		}
 		return endpoints[p.dst] || endpoints[p.src] || endpointPort(endpoints, p.dst) || endpointPort(endpoints, p.src)
 	}
+	// RTP: to or from an SDP audio endpoint, or the --port; without either, every G.711 flow.
+	isAudio := func(k flowKey) bool {
+		switch {
+		case o.port != 0:
+			return int(k.src.Port()) == o.port || int(k.dst.Port()) == o.port
+		case len(audio) > 0:
+			return audio[k.dst] || audio[k.src] || endpointPort(audio, k.dst) || endpointPort(audio, k.src)
+		}
+		return true
+	}
 	flows := map[flowKey][]udpPacket{}
-	var order []flowKey
-	rtp := 0
-	for _, p := range c.udp {
-		if isUDPTL(p) {
-			k := flowKey{p.src, p.dst}
-			if _, ok := flows[k]; !ok {
-				order = append(order, k)
+	var order, audioOrder []flowKey
+	for _, k := range flowOrder {
+		switch {
+		case isRTP[k] && isAudio(k):
+			audioOrder = append(audioOrder, k)
+		case !isRTP[k]:
+			for _, p := range byFlow[k] {
+				if isUDPTL(p) {
+					if _, ok := flows[k]; !ok {
+						order = append(order, k)
+					}
+					flows[k] = append(flows[k], p)
+				}
 			}
-			flows[k] = append(flows[k], p)
-		} else if audio[p.dst] || audio[p.src] {
-			rtp++
 		}
 	}
-	if rtp > 0 {
-		if audioAnalyzer != nil {
-			if err := audioAnalyzer(c, o.outDir, w); err != nil {
-				return err
-			}
-		} else {
-			fmt.Fprintf(w, "\naudio: %d RTP packets on the SDP audio ports (G.711 fax decoding is not available in this build)\n", rtp)
+	streams := rtpStreams(byFlow, audioOrder, laws)
+	if len(streams) > 0 {
+		n := 0
+		for _, s := range streams {
+			n += len(s.pkts) + s.duplicates + s.other
 		}
+		how := "on the SDP audio ports"
+		if o.port != 0 {
+			how = fmt.Sprintf("on port %d", o.port)
+		} else if len(audio) == 0 {
+			how = "found by content (no SDP audio in the capture)"
+		}
+		fmt.Fprintf(w, "\naudio: %d RTP packets in %d G.711 streams %s\n", n, len(streams), how)
 	}
 	if len(flows) == 0 {
 		fmt.Fprintln(w, "\nno T.38 UDPTL media in the capture (use --port if the capture has no SDP)")
-		return nil
+		if len(streams) == 0 {
+			return nil
+		}
 	}
-	if !known {
+	m := media{flows: flows, order: order, streams: streams}
+	if !known && len(flows) > 0 {
 		// No SDP and no --version: most IFPs decode in both syntaxes, wrongly in one (reference brief
 		// §1.1), so decode with each and keep the one that makes a fax of it.
-		s98, _ := analyzeT38(flows, order, t38.Syntax1998, 0, analyzeOptions{}, io.Discard)
-		s02, _ := analyzeT38(flows, order, t38.Syntax2002, 2, analyzeOptions{}, io.Discard)
+		s98, _ := analyzeMedia(m, t38.Syntax1998, 0, analyzeOptions{}, io.Discard)
+		s02, _ := analyzeMedia(m, t38.Syntax2002, 2, analyzeOptions{}, io.Discard)
 		if s02 > s98 {
 			version = 2
 		}
 		fmt.Fprintf(w, "\nno T38FaxVersion in the capture: decoding as version %d (%v syntax), which explains more of it\n",
 			version, t38.SyntaxForVersion(version))
 	}
-	_, err := analyzeT38(flows, order, t38.SyntaxForVersion(version), version, o, w)
+	_, err := analyzeMedia(m, t38.SyntaxForVersion(version), version, o, w)
 	return err
+}
+
+// media is what analyze decodes: UDPTL flows and G.711 RTP streams.
+type media struct {
+	flows   map[flowKey][]udpPacket
+	order   []flowKey
+	streams []*rtpStream
 }
 
 // responseTo returns the final response status line to request m (same CSeq, later in the capture).
@@ -416,15 +460,16 @@ type flowKey struct{ src, dst netip.AddrPort }
 
 func (k flowKey) String() string { return fmt.Sprintf("%v -> %v", k.src, k.dst) }
 
-// direction is one way of the UDPTL exchange, decoded with the same receive path a live call uses
-// (UDPTL receiver with redundancy/FEC repair, T.38 terminal receive tolerances).
+// direction is one way of the exchange: a UDPTL flow, decoded with the same receive path a live call
+// uses (UDPTL receiver with redundancy/FEC repair, T.38 terminal receive tolerances), or a G.711 RTP
+// stream, demodulated by an audio monitor (analyze_audio.go).
 type direction struct {
 	key   flowKey
 	name  string
 	recv  t38.Receiver
-	term  *t38.Terminal
-	first uint16
-	n     int
+	term  *t38.Terminal // nil for audio
+	audio *audioDir     // nil for UDPTL
+	first time.Duration
 }
 
 // observer follows the T.30 procedure from both sides to know which modem to listen for and where
@@ -435,8 +480,11 @@ type observer struct {
 	sender   int // direction that sent DCS, -1 before
 	dcs      t30.Settings
 	haveDCS  bool
+	dis      t30.Capabilities
+	disFrom  int  // direction that sent the last DIS, -1 before
 	tcf      bool // the sender's next fast burst is TCF
 	tcfBytes int
+	tcfZeros int // TCF is all zeros (T.30 §5.3.6.2.1): the others are bit errors
 	page     []byte
 	block    map[int][]byte
 	// blockFrames is the size of the ECM block being received.
@@ -459,35 +507,73 @@ type pageRec struct {
 	response t30.FCF
 }
 
-// analyzeT38 decodes the UDPTL flows, prints what it finds to w and writes the pages to o.outDir (if
-// set). The score counts what was understood (good control frames, confirmed pages weighted), for
-// choosing a syntax when the capture does not say.
-func analyzeT38(flows map[flowKey][]udpPacket, order []flowKey, syntax t38.Syntax, version int, o analyzeOptions, w io.Writer) (score int, err error) {
-	ob := &observer{w: w, sender: -1, block: map[int][]byte{}}
-	type item struct {
-		p   udpPacket
-		dir int
-	}
-	var all []item
-	for i, k := range order {
+// analyzeMedia decodes the UDPTL flows and the G.711 streams in capture order, prints what it finds
+// to w and writes the pages to o.outDir (if set). The score counts what was understood (good control
+// frames, confirmed pages weighted), for choosing a syntax when the capture does not say.
+func analyzeMedia(m media, syntax t38.Syntax, version int, o analyzeOptions, w io.Writer) (score int, err error) {
+	ob := &observer{w: w, sender: -1, disFrom: -1, block: map[int][]byte{}}
+	for _, k := range m.order {
 		term, err := t38.NewTerminal(t38.TerminalConfig{Syntax: syntax, MaxDatagram: 1400})
 		if err != nil {
 			return 0, err
 		}
 		term.Receive(t30.RxMode{Kind: t30.RxV21, Modulation: t30.V21, BitRate: 300})
-		ob.dirs = append(ob.dirs, &direction{key: k, name: string(rune('A' + i)), term: term})
-		for _, p := range flows[k] {
-			all = append(all, item{p, i})
+		ob.dirs = append(ob.dirs, &direction{key: k, term: term, first: m.flows[k][0].at})
+	}
+	for _, s := range m.streams {
+		ob.dirs = append(ob.dirs, &direction{key: s.key, audio: newAudioDir(s), first: s.start})
+	}
+	// Directions are named in the order they start, whatever carries them.
+	sort.SliceStable(ob.dirs, func(i, j int) bool { return ob.dirs[i].first < ob.dirs[j].first })
+	type item struct {
+		at  time.Duration
+		dir int
+		p   udpPacket // UDPTL
+		pkt int       // index of the RTP packet, -1 for the end of the stream
+	}
+	var all []item
+	var end time.Duration
+	for i, d := range ob.dirs {
+		d.name = dirName(i)
+		if d.audio != nil {
+			s := d.audio.s
+			for j := range s.pkts {
+				all = append(all, item{at: s.start + samplesDur(s.off[j]), dir: i, pkt: j})
+			}
+			// The end of a stream (a switch to T.38, a hang-up) ends its carriers at that point of
+			// the trace, not at the end of the capture.
+			all = append(all, item{at: s.end(), dir: i, pkt: -1})
+			end = max(end, s.end())
+			continue
+		}
+		for _, p := range m.flows[d.key] {
+			all = append(all, item{at: p.at, dir: i, p: p})
+			end = max(end, p.at)
 		}
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].p.at < all[j].p.at })
-	fmt.Fprintf(w, "\nT.38 UDPTL (IFP %v syntax, T38FaxVersion %d):\n", syntax, version)
-	for _, d := range ob.dirs {
-		fmt.Fprintf(w, "  %s: %v, %d datagrams\n", d.name, d.key, len(flows[d.key]))
+	sort.SliceStable(all, func(i, j int) bool { return all[i].at < all[j].at })
+	if len(m.streams) > 0 {
+		printAudio(w, ob.dirs)
+	}
+	if len(m.order) > 0 {
+		fmt.Fprintf(w, "\nT.38 UDPTL (IFP %v syntax, T38FaxVersion %d):\n", syntax, version)
+		for _, d := range ob.dirs {
+			if d.term != nil {
+				fmt.Fprintf(w, "  %s: %v, %d datagrams\n", d.name, d.key, len(m.flows[d.key]))
+			}
+		}
 	}
 	fmt.Fprintln(w, "\nT.30 frame trace:")
 	for _, it := range all {
 		d := ob.dirs[it.dir]
+		if d.audio != nil {
+			if it.pkt < 0 {
+				ob.flushAudio(it.dir)
+			} else {
+				ob.feedAudio(it.dir, it.pkt)
+			}
+			continue
+		}
 		dl, err := d.recv.Receive(it.p.payload)
 		if err != nil {
 			continue // counted in the receiver stats (stale RTP, garbage)
@@ -502,17 +588,31 @@ func analyzeT38(flows map[flowKey][]udpPacket, order []flowKey, syntax t38.Synta
 		}
 	}
 	for i, d := range ob.dirs {
-		d.term.Advance(all[len(all)-1].p.at + 16*time.Second) // flush a carrier left open
-		ob.events(all[len(all)-1].p.at, i)
+		if d.audio != nil {
+			continue
+		}
+		d.term.Advance(end + 16*time.Second) // flush a carrier left open
+		ob.events(end, i)
 	}
 	if ob.lines == 0 {
 		fmt.Fprintln(w, "  (no T.30 frames decoded)")
 	}
-	fmt.Fprintln(w, "\nUDPTL receive statistics:")
-	for _, d := range ob.dirs {
-		s := d.recv.Stats
-		fmt.Fprintf(w, "  %s: %d packets, %d duplicates, %d late, %d recovered, %d lost, %d restarts, %d not UDPTL, %d bad IFPs\n",
-			d.name, s.Packets, s.Duplicates, s.Late, s.Recovered, s.Lost, s.Restarts, s.Invalid, d.term.InvalidIFPs)
+	if len(m.order) > 0 {
+		fmt.Fprintln(w, "\nUDPTL receive statistics:")
+		for _, d := range ob.dirs {
+			if d.term == nil {
+				continue
+			}
+			s := d.recv.Stats
+			fmt.Fprintf(w, "  %s: %d packets, %d duplicates, %d late, %d recovered, %d lost, %d restarts, %d not UDPTL, %d bad IFPs\n",
+				d.name, s.Packets, s.Duplicates, s.Late, s.Recovered, s.Lost, s.Restarts, s.Invalid, d.term.InvalidIFPs)
+		}
+	}
+	if len(m.streams) > 0 {
+		printFillin(w, ob.dirs)
+	}
+	if ob.disFrom >= 0 {
+		fmt.Fprintf(w, "\nOffered (DIS from %s): %v\n", ob.dirs[ob.disFrom].name, ob.dis)
 	}
 	if ob.haveDCS {
 		fmt.Fprintf(w, "\nNegotiated: %v %d bit/s, %v, %v, width %d, ECM %v (sender %s)\n", ob.dcs.Modulation, ob.dcs.BitRate,
@@ -528,6 +628,14 @@ func analyzeT38(flows map[flowKey][]udpPacket, order []flowKey, syntax t38.Synta
 		return score, nil
 	}
 	return score, ob.writePages(o.outDir)
+}
+
+// dirName names direction i: A, B, ... Z, then A1, B1, ...
+func dirName(i int) string {
+	if i < 26 {
+		return string(rune('A' + i))
+	}
+	return string(rune('A'+i%26)) + strconv.Itoa(i/26)
 }
 
 func (ob *observer) events(at time.Duration, di int) {
@@ -579,14 +687,19 @@ func (ob *observer) event(at time.Duration, di int, ev t30.Event) {
 		}
 		if ob.tcf {
 			ob.tcfBytes += len(ev.Data)
+			for _, b := range ev.Data {
+				if b == 0 {
+					ob.tcfZeros++
+				}
+			}
 		} else {
 			ob.page = append(ob.page, ev.Data...)
 		}
 	case t30.EventCarrierDown:
 		if di == ob.sender && ob.tcf && ev.Modulation != t30.V21 {
 			ob.tcf = false
-			ob.trace(at, di, fmt.Sprintf("TCF %d octets at %d bit/s (%.2f s)", ob.tcfBytes, ev.BitRate,
-				float64(ob.tcfBytes*8)/float64(max(ev.BitRate, 1))))
+			ob.trace(at, di, fmt.Sprintf("TCF %d octets at %d bit/s (%.2f s, %d zero)", ob.tcfBytes, ev.BitRate,
+				float64(ob.tcfBytes*8)/float64(max(ev.BitRate, 1)), ob.tcfZeros))
 		}
 	case t30.EventTone:
 		ob.trace(at, di, "tone "+ev.Tone.String())
@@ -600,8 +713,15 @@ func (ob *observer) frame(at time.Duration, di int, f t30.Frame) {
 		if err != nil {
 			return
 		}
-		ob.sender, ob.dcs, ob.haveDCS, ob.tcf, ob.tcfBytes = di, s, true, true, 0
-		ob.dirs[di].term.Receive(t30.RxMode{Kind: t30.RxData, Modulation: s.Modulation, BitRate: s.BitRate})
+		ob.sender, ob.dcs, ob.haveDCS, ob.tcf, ob.tcfBytes, ob.tcfZeros = di, s, true, true, 0, 0
+		// An audio monitor steers its own receivers from the DCS it decodes.
+		if t := ob.dirs[di].term; t != nil {
+			t.Receive(t30.RxMode{Kind: t30.RxData, Modulation: s.Modulation, BitRate: s.BitRate})
+		}
+	case t30.FCFDIS, t30.FCFDTC:
+		if c, err := t30.ParseDIS(f.FIF); err == nil {
+			ob.dis, ob.disFrom = c, di
+		}
 	case t30.FCFCFR:
 		if ob.haveDCS && di != ob.sender {
 			kind := t30.RxData
@@ -609,7 +729,9 @@ func (ob *observer) frame(at time.Duration, di int, f t30.Frame) {
 				kind = t30.RxHDLC
 			}
 			ob.tcf = false
-			ob.dirs[ob.sender].term.Receive(t30.RxMode{Kind: kind, Modulation: ob.dcs.Modulation, BitRate: ob.dcs.BitRate, ShortTrain: true})
+			if t := ob.dirs[ob.sender].term; t != nil {
+				t.Receive(t30.RxMode{Kind: kind, Modulation: ob.dcs.Modulation, BitRate: ob.dcs.BitRate, ShortTrain: true})
+			}
 		}
 	case t30.FCFMPS, t30.FCFEOP, t30.FCFEOM, t30.FCFPRIMPS, t30.FCFPRIEOP, t30.FCFPRIEOM:
 		if di == ob.sender {
