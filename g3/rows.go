@@ -228,8 +228,37 @@ func (d *Decoder) decode2D() rowStatus {
 			var ok bool
 			black := k&1 == 1
 			for j := 0; j < 2; j++ {
-				var run int32
-				acc, n, run, ok = d.readRun(acc, n, black)
+				// One run: make-up codes and a terminating code, inline (a call here would make the
+				// loop keep its variables on the stack).
+				run := int32(0)
+				ok = true
+				for {
+					if n < 16 {
+						acc, n = r.refill(acc, n)
+					}
+					var e uint16
+					if black {
+						e = blackDecode[acc>>(64-blackPrimaryBits)]
+						if e&15 == 0 {
+							e = blackDecode[int(e>>4)+int(acc>>(64-blackCodeBits))&(1<<(blackCodeBits-blackPrimaryBits)-1)]
+						}
+					} else {
+						e = whiteDecode[acc>>(64-whitePrimaryBits)]
+						if e&15 == 0 {
+							e = whiteDecode[int(e>>4)+int(acc>>(64-whiteCodeBits))&(1<<(whiteCodeBits-whitePrimaryBits)-1)]
+						}
+					}
+					if e == 0 || e>>4 == eolValue {
+						ok = false
+						break
+					}
+					acc <<= e & 15
+					n -= uint(e & 15)
+					run += int32(e >> 4)
+					if e>>4 < 64 {
+						break
+					}
+				}
 				a0 += run
 				if !ok {
 					pend = run > 0
@@ -322,37 +351,4 @@ func (d *Decoder) restOfRow(k int, a0 int32, pend bool) int {
 		k++
 	}
 	return k
-}
-
-// readRun reads one run of make-up codes and a terminating code. ok is false on a code that is not
-// a run code; run then holds the make-up part read so far.
-func (d *Decoder) readRun(acc uint64, n uint, black bool) (uint64, uint, int32, bool) {
-	r := &d.br
-	run := int32(0)
-	for {
-		if n < 16 {
-			acc, n = r.refill(acc, n)
-		}
-		var e uint16
-		if black {
-			e = blackDecode[acc>>(64-blackPrimaryBits)]
-			if e&15 == 0 {
-				e = blackDecode[int(e>>4)+int(acc>>(64-blackCodeBits))&(1<<(blackCodeBits-blackPrimaryBits)-1)]
-			}
-		} else {
-			e = whiteDecode[acc>>(64-whitePrimaryBits)]
-			if e&15 == 0 {
-				e = whiteDecode[int(e>>4)+int(acc>>(64-whiteCodeBits))&(1<<(whiteCodeBits-whitePrimaryBits)-1)]
-			}
-		}
-		if e == 0 || e>>4 == eolValue {
-			return acc, n, run, false
-		}
-		acc <<= e & 15
-		n -= uint(e & 15)
-		run += int32(e >> 4)
-		if e>>4 < 64 {
-			return acc, n, run, true
-		}
-	}
 }
