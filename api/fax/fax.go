@@ -22,6 +22,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/faxseal/faxseal/api"
+	"github.com/faxseal/faxseal/billing"
 	"github.com/faxseal/faxseal/jobs/send"
 	"github.com/faxseal/faxseal/render"
 	"github.com/faxseal/faxseal/store"
@@ -353,8 +354,10 @@ func mapError(err error) error {
 		return api.Errorf(http.StatusPaymentRequired, CodeInsufficientCredits, "", "this fax costs %d credits and the balance is %d; top up via POST /api/partner/credits", ie.Cost, ie.Balance)
 	case errors.Is(err, send.ErrNoNumber):
 		return api.Errorf(http.StatusUnprocessableEntity, CodeNoFaxNumber, "externalUserId", "the user has no provisioned fax number; provision one with POST /api/partner/numbers")
+	case errors.Is(err, billing.ErrInvalidNumber):
+		return api.Errorf(http.StatusBadRequest, api.CodeInvalidParameter, "toNumber", "toNumber is not a dialable fax number (E.164, and a valid NANP number after +1)")
 	case errors.Is(err, send.ErrUndialable):
-		return api.Errorf(http.StatusUnprocessableEntity, CodeUndialable, "toNumber", "%v", err)
+		return api.Errorf(http.StatusUnprocessableEntity, CodeUndialable, "toNumber", "faxes to this destination are not served (satellite, international network and premium-rate numbers)")
 	case errors.Is(err, send.ErrIdempotencyReuse):
 		return api.Errorf(http.StatusConflict, CodeIdempotencyReused, "Idempotency-Key", "this Idempotency-Key was used in the last 24 hours with a different request")
 	case errors.As(err, &re):

@@ -154,20 +154,21 @@ func TestPartialConfirmationRefund(t *testing.T) {
 		t30: &t30.Result{Code: t30.NoResponsePostPage, Detail: "3 × MPS without response"}})
 	r := b.upload(t, fields(intlTo), makePDF(3), nil)
 	id, _ := r.body["jobId"].(string)
-	if r.body["creditsUsed"] != 9.0 || r.body["creditsRemaining"] != 91.0 {
+	// The United Kingdom is in zone intl-1, 2 credits a page (billing.DefaultPrefixes).
+	if r.body["creditsUsed"] != 6.0 || r.body["creditsRemaining"] != 94.0 {
 		t.Fatalf("international rate: %s", r.raw)
 	}
-	checkOutbound(t, b.hook(t), webhook.EventFaxSending, id, 3, 9, "")
-	checkOutbound(t, b.hook(t), webhook.EventFaxFailed, id, 3, 6, "failed")
-	if b.credits(t) != 94 {
-		t.Fatalf("balance %d, want 94", b.credits(t))
+	checkOutbound(t, b.hook(t), webhook.EventFaxSending, id, 3, 6, "")
+	checkOutbound(t, b.hook(t), webhook.EventFaxFailed, id, 3, 4, "failed")
+	if b.credits(t) != 96 {
+		t.Fatalf("balance %d, want 96", b.credits(t))
 	}
 	l := b.ledger(t, id)
-	if len(l) != 2 || l[0].Delta != -9 || l[1].Delta != 3 || l[1].Reason != "fax_refund" {
+	if len(l) != 2 || l[0].Delta != -6 || l[1].Delta != 2 || l[1].Reason != "fax_refund" {
 		t.Fatalf("ledger %+v", l)
 	}
 	f, _ := b.svc.Fax(context.Background(), b.partnerID, id)
-	if f.Status != "failed" || f.FailureReason != "failed" || f.PagesConfirmed != 2 || f.CreditsUsed != 6 || f.CreditsRefund != 3 {
+	if f.Status != "failed" || f.FailureReason != "failed" || f.PagesConfirmed != 2 || f.CreditsUsed != 4 || f.CreditsRefund != 2 {
 		t.Fatalf("fax %+v", f)
 	}
 }
@@ -243,7 +244,8 @@ func TestIntakeErrors(t *testing.T) {
 		{"broken PDF", fields(nanpTo), broken, 422, "pdf_invalid"},
 		{"encrypted PDF", fields(nanpTo), encryptPDF(t, good), 422, "pdf_encrypted"},
 		{"over 20 MB", fields(nanpTo), big, 413, "pdf_too_large"},
-		{"no dialing zone", fields("+99912345678"), good, 422, "unsupported_destination"},
+		{"satellite destination", fields("+881612345678"), good, 422, "unsupported_destination"},
+		{"not a NANP number", fields("+11125550001"), good, 400, "invalid_parameter"},
 		{"unknown field", map[string]string{"toNumber": nanpTo, "externalUserId": user, "priority": "high"}, good, 400, "unknown_field"},
 		{"http callback", map[string]string{"toNumber": nanpTo, "externalUserId": user, "callbackUrl": "ftp://x.test/"}, good, 400, "invalid_parameter"},
 	} {

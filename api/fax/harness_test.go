@@ -53,18 +53,6 @@ const (
 	intlTo    = "+442071234567"
 )
 
-// zoneCost stands in for billing.Cost, which has not landed: NANP 1 credit a page, elsewhere 3,
-// and +999 (no such country code) undialable.
-func zoneCost(to string, pages int) (int64, error) {
-	switch {
-	case strings.HasPrefix(to, "+1"):
-		return int64(pages), nil
-	case strings.HasPrefix(to, "+999"):
-		return 0, fmt.Errorf("no dialing zone for %s", to)
-	}
-	return 3 * int64(pages), nil
-}
-
 // step is what the scripted dialer does on one call.
 type step struct {
 	answer  bool          // report ProgressAnswered
@@ -83,8 +71,8 @@ type call struct {
 	sent  []*g3.Page // the pages it encoded and decoded, as a receiver would
 }
 
-// scriptDialer is the test double of the gateway: it encodes the pages it "sends" through the
-// Document at a negotiated format (MMR fine ECM, as t30 would ask) and decodes them back, and
+// scriptDialer is the test double of the gateway for the pipeline's own tests (the real gateway
+// is tested end to end in e2e_test.go): it codes the pages it "sends" and decodes them back, and
 // reports scripted progress and results.
 type scriptDialer struct {
 	mu     sync.Mutex
@@ -104,23 +92,25 @@ func (d *scriptDialer) Dial(ctx context.Context, c send.Call) send.Result {
 	st := d.steps[0]
 	d.steps = d.steps[1:]
 	d.mu.Unlock()
-	rec := call{c: c, pages: c.Document.Pages()}
+	rec := call{c: c, pages: len(c.Pages)}
 	res := send.Result{Outcome: st.outcome, SIPStatus: st.sip, T30: st.t30}
 	if st.answer {
 		res.Transport = "t38"
 		c.Progress(send.Progress{Kind: send.ProgressAnswered})
 	}
-	f := t30.Format{Compression: t30.MMR, Resolution: t30.Fine, Width: t30.WidthA4, ECM: true}
-	for i := 0; i < st.confirm && i < c.Document.Pages(); i++ {
-		data, err := c.Document.Encode(i, f)
+	// "Transmit" each confirmed page through the codec, MMR as in ECM, and keep what a receiver
+	// would decode.
+	for i := 0; i < st.confirm && i < len(c.Pages); i++ {
+		p := c.Pages[i]
+		data, err := g3.Encode(p, g3.Options{Compression: g3.MMR, Width: p.Width, Order: g3.LSBFirst})
 		if err != nil {
 			return send.Result{Outcome: send.OutcomeFailed, Err: err}
 		}
-		p, _, err := g3.Decode(data, g3.Options{Compression: g3.MMR, Width: g3.WidthA4, Order: g3.LSBFirst})
+		got, _, err := g3.Decode(data, g3.Options{Compression: g3.MMR, Width: p.Width, Height: p.Height, Order: g3.LSBFirst})
 		if err != nil {
 			return send.Result{Outcome: send.OutcomeFailed, Err: err}
 		}
-		rec.sent = append(rec.sent, p)
+		rec.sent = append(rec.sent, got)
 		c.Progress(send.Progress{Kind: send.ProgressPageConfirmed, Page: i})
 		res.Confirmed = i + 1
 	}
@@ -183,7 +173,9 @@ type bundle struct {
 type options struct {
 	credits       int64
 	policy        send.Policy
-	allowLoopback bool // the fileUrl client may fetch from 127.0.0.1 (the test's TLS server)
+	allowLoopback bool             // the fileUrl client may fetch from 127.0.0.1 (the test's TLS server)
+	dialer        send.Dialer      // nil: the scripted dialer
+	now           func() time.Time // the pipeline's clock (page headers); nil: time.Now
 }
 
 func setup(t *testing.T, o options) *bundle {
@@ -229,7 +221,11 @@ func setup(t *testing.T, o options) *bundle {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	b.svc, err = send.New(send.Config{Store: st, Events: pipe, Dialer: b.dialer, Cost: zoneCost, Policy: o.policy,
+	var dialer send.Dialer = b.dialer
+	if o.dialer != nil {
+		dialer = o.dialer
+	}
+	b.svc, err = send.New(send.Config{Store: st, Events: pipe, Dialer: dialer, Policy: o.policy, Now: o.now,
 		CancelPoll: 50 * time.Millisecond, Logger: logger})
 	if err != nil {
 		t.Fatal(err)

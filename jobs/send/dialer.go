@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/faxseal/faxseal/g3"
 	"github.com/faxseal/faxseal/t30"
 )
 
@@ -22,9 +23,11 @@ type Call struct {
 	Trunk    string // the trunk of the caller's DID
 	To       string // E.164
 	CallerID string // E.164: the user's provisioned number (seed: the caller ID cannot be overridden)
-	// Document is the pages still to send: on a resend it starts at the first unconfirmed page (its
-	// header still numbers pages within the whole fax).
-	Document t30.Source
+	// Pages are the pages still to send, bilevel at fine resolution (204 x 196 dpi), 1728 pixels
+	// wide, each with its header line drawn: on a resend they start at the first unconfirmed page
+	// (T.30 cannot resume a page; the header still numbers pages within the whole fax). The dialer
+	// codes them as the call negotiates (render.NewDocument, or the gateway's own page source).
+	Pages []*g3.Page
 	// Progress reports call events as they happen. It does not block (the pipeline queues them), so
 	// a dialer may call it from its real-time loop.
 	Progress func(Progress)
@@ -37,7 +40,7 @@ const (
 	ProgressInvalid ProgressKind = iota
 	// ProgressAnswered: the far end answered and T.30 started (fax.sending).
 	ProgressAnswered
-	// ProgressPageConfirmed: the receiver confirmed page Page of the Document (MCF, or RTP/PIP:
+	// ProgressPageConfirmed: the receiver confirmed page Page of Call.Pages (MCF, or RTP/PIP:
 	// T.30 §5.3.6.2.3, the page counts as received).
 	ProgressPageConfirmed
 )
@@ -55,7 +58,7 @@ func (k ProgressKind) String() string {
 // Progress is one call event.
 type Progress struct {
 	Kind ProgressKind
-	Page int // 0-based, within Call.Document (ProgressPageConfirmed)
+	Page int // 0-based, within Call.Pages (ProgressPageConfirmed)
 }
 
 // Outcome is how an attempt ended. The failure outcomes are the seed's failureReason values.
@@ -63,7 +66,7 @@ type Outcome int
 
 const (
 	OutcomeInvalid   Outcome = iota
-	OutcomeDelivered         // every page of the Document confirmed, DCN exchanged
+	OutcomeDelivered         // every page of Call.Pages confirmed, DCN exchanged
 	OutcomeBusy              // SIP 486/600
 	OutcomeNoAnswer          // SIP 408/480/487, ring timeout, or T.30 T1 expiry (no fax answered)
 	OutcomeFailed            // any other failure: SIP errors, T.30 failures
@@ -89,7 +92,7 @@ func (o Outcome) String() string {
 // Result is the end of an attempt.
 type Result struct {
 	Outcome Outcome
-	// Confirmed is the number of pages of the Document the receiver confirmed, from its first page.
+	// Confirmed is the number of pages of Call.Pages the receiver confirmed, from the first.
 	// It may exceed the ProgressPageConfirmed events seen (the pipeline takes the larger).
 	Confirmed int
 	SIPStatus int    // the final SIP status of the INVITE, 0 if none
@@ -172,14 +175,3 @@ func retriableT30(c t30.Code) bool {
 	}
 	return true
 }
-
-// pageRange is the Document of a resend: the pages of doc from first on (T.30 has no way to resume a
-// page, so a page interrupted mid-transfer is sent again whole).
-type pageRange struct {
-	doc   t30.Source
-	first int
-}
-
-func (p pageRange) Pages() int                                 { return p.doc.Pages() - p.first }
-func (p pageRange) Prepared() (int, t30.Resolution)            { return p.doc.Prepared() }
-func (p pageRange) Encode(n int, f t30.Format) ([]byte, error) { return p.doc.Encode(p.first+n, f) }

@@ -45,27 +45,6 @@ func TestPolicyRetry(t *testing.T) {
 	}
 }
 
-type fakeSource struct{ n int }
-
-func (f fakeSource) Pages() int                      { return f.n }
-func (f fakeSource) Prepared() (int, t30.Resolution) { return t30.WidthA4, t30.Fine }
-func (f fakeSource) Encode(n int, _ t30.Format) ([]byte, error) {
-	return []byte{byte(n)}, nil
-}
-
-func TestPageRange(t *testing.T) {
-	r := pageRange{doc: fakeSource{5}, first: 2}
-	if r.Pages() != 3 {
-		t.Fatalf("pages %d", r.Pages())
-	}
-	for i := 0; i < 3; i++ {
-		b, _ := r.Encode(i, t30.Format{})
-		if int(b[0]) != i+2 {
-			t.Fatalf("page %d encodes page %d of the fax", i, b[0])
-		}
-	}
-}
-
 func TestFingerprint(t *testing.T) {
 	base := Fingerprint("+12125550001", "u", "", "", "", []byte("pdf"))
 	for name, fp := range map[string][]byte{

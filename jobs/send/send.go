@@ -27,6 +27,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/faxseal/faxseal/billing"
 	"github.com/faxseal/faxseal/jobs"
 	"github.com/faxseal/faxseal/render"
 	"github.com/faxseal/faxseal/store"
@@ -67,7 +68,7 @@ type Config struct {
 	Store  *store.Store
 	Events Events   // required: the webhook pipeline
 	Dialer Dialer   // required for the worker; Submit works without one
-	Cost   CostFunc // required: billing.Cost
+	Cost   CostFunc // nil means billing.Cost (the default zone table)
 	Policy Policy   // zero fields take DefaultPolicy's
 	// Limits bound the documents accepted and rendered (render's defaults: 20 MiB, 100 pages).
 	Limits render.Limits
@@ -95,8 +96,11 @@ type Service struct {
 
 // New checks cfg.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Events == nil || cfg.Cost == nil {
-		return nil, errors.New("send: Store, Events and Cost are required")
+	if cfg.Store == nil || cfg.Events == nil {
+		return nil, errors.New("send: Store and Events are required")
+	}
+	if cfg.Cost == nil {
+		cfg.Cost = billing.Cost
 	}
 	cfg.Policy = cfg.Policy.withDefaults()
 	if err := cfg.Policy.check(); err != nil {

@@ -111,7 +111,7 @@ func (s *Service) Submit(ctx context.Context, req Request) (Accepted, []byte, er
 	}
 	cost, err := s.cfg.Cost(req.ToNumber, info.Pages)
 	if err != nil {
-		return Accepted{}, nil, fmt.Errorf("%w: %v", ErrUndialable, err)
+		return Accepted{}, nil, fmt.Errorf("%w: %w", ErrUndialable, err) // billing.ErrInvalidNumber or ErrNotServed
 	}
 	if cost < 0 {
 		return Accepted{}, nil, fmt.Errorf("send: negative cost %d", cost)

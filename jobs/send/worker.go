@@ -9,6 +9,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/faxseal/faxseal/g3"
 	"github.com/faxseal/faxseal/jobs"
 	"github.com/faxseal/faxseal/render"
 	"github.com/faxseal/faxseal/store"
@@ -152,6 +153,15 @@ func (w *deliverWorker) call(ctx context.Context, f fax, attempt int) (Result, e
 		return Result{}, &render.Error{Code: render.CodeFailed, Message: fmt.Sprintf("rendered %d pages, %d were billed", doc.Pages(), f.pages)}
 	}
 
+	pages := make([]*g3.Page, 0, f.pages-f.confirmed)
+	for n := f.confirmed; n < f.pages; n++ {
+		p, err := doc.Page(n) // with the header of page n+1 of f.pages
+		if err != nil {
+			return Result{}, &render.Error{Code: render.CodeFailed, Page: n + 1, Message: err.Error()}
+		}
+		pages = append(pages, p)
+	}
+
 	callCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	callCtx, cancelT := context.WithTimeout(callCtx, s.cfg.CallTimeout)
@@ -195,7 +205,7 @@ func (w *deliverWorker) call(ctx context.Context, f fax, attempt int) (Result, e
 	closed := false
 	res := s.cfg.Dialer.Dial(callCtx, Call{
 		FaxID: f.id, Trunk: f.trunk, To: f.to, CallerID: f.from,
-		Document: pageRange{doc: doc, first: f.confirmed},
+		Pages: pages,
 		Progress: func(p Progress) {
 			mu.Lock()
 			defer mu.Unlock()
