@@ -90,15 +90,15 @@ type Receiver struct {
 	short  bool // the next training is expected to be short
 
 	cd     dsp.CarrierDetect
-	bb     *dsp.Baseband
-	eq     *dsp.Equalizer
+	bb     *frontEnd
+	eq     *equalizer
 	ted    dsp.Gardner
 	timing dsp.PI
 	vits   [4]*viterbi
 	vit    *viterbi
 
-	gen  dsp.Scrambler // local copy of the transmitter's scrambler during training
-	desc dsp.Scrambler // data descrambler
+	gen  scrambler // local copy of the transmitter's scrambler during training
+	desc scrambler // data descrambler
 
 	stage   rxStage
 	count   int // symbols in the current stage
@@ -147,8 +147,8 @@ func NewReceiver(rate Rate, sink Sink) (*Receiver, error) {
 	r := &Receiver{
 		sink: sink,
 		cd:   dsp.NewCarrierDetect(carrierOnDBm0, carrierOffDBm0, carrierShift),
-		bb:   dsp.NewBaseband(carrierHz, baud, rxBeta, rxTaps, rxPhases),
-		eq:   dsp.NewEqualizer(eqLen, eqPre, eqMu(eqDeltaFast)),
+		bb:   newFrontEnd(),
+		eq:   &equalizer{Mu: eqMu(eqDeltaFast)},
 	}
 	for i, rt := range []Rate{Rate7200, Rate9600, Rate12000, Rate14400} {
 		r.vits[i] = newViterbi(rt.points())
@@ -476,8 +476,7 @@ func (r *Receiver) searchSegment2(z complex128) {
 			r.bb.Carrier.Step += dsp.PhaseStep(hz)
 		}
 	}
-	r.gen = dsp.NewScrambler(18, 23)
-	r.gen.Reg = scramblerSeed
+	r.gen = scramblerSeed
 	for range next - seg1Symbols {
 		r.genDibit()
 	}
@@ -521,8 +520,7 @@ func (r *Receiver) startSegment2() {
 		acc += r.ago(j) * conj(ref) * rot
 	}
 	r.rotateEqualizer(-math.Atan2(imag(acc), real(acc)))
-	r.gen = dsp.NewScrambler(18, 23)
-	r.gen.Reg = scramblerSeed
+	r.gen = scramblerSeed
 	r.genDibit()
 	r.genDibit()
 	r.mse, r.mseN = 0, 0
@@ -545,8 +543,8 @@ var reversalRefs = [8]complex128{pointD, pointC, pointB, pointA, pointB, pointA,
 
 // genDibit returns the next pair of scrambled ones from the local scrambler.
 func (r *Receiver) genDibit() int {
-	hi := r.gen.Scramble(1)
-	return hi<<1 | r.gen.Scramble(1)
+	hi := r.gen.scramble(1)
+	return hi<<1 | r.gen.scramble(1)
 }
 
 // nextTrainingPoint returns the point the transmitter sends at the current training position
@@ -554,8 +552,8 @@ func (r *Receiver) genDibit() int {
 func (r *Receiver) nextTrainingPoint() complex128 {
 	if r.stage == rxBridge {
 		k := uint(r.count-1) & 7 * 2
-		hi := r.gen.Scramble(bridgeWord >> k & 1)
-		d := hi<<1 | r.gen.Scramble(bridgeWord>>(k+1)&1)
+		hi := r.gen.scramble(bridgeWord >> k & 1)
+		d := hi<<1 | r.gen.scramble(bridgeWord>>(k+1)&1)
 		r.state = (r.state + bridgeStep[d]) & 3
 		return abcd[r.state]
 	}
@@ -569,6 +567,11 @@ func (r *Receiver) adapt(z, ref complex128) {
 		return
 	}
 	r.eq.Adapt(ref - z)
+	r.adaptCarrier(z, ref)
+}
+
+// adaptCarrier steers the carrier loop towards ref.
+func (r *Receiver) adaptCarrier(z, ref complex128) {
 	// Phase error in radians; the small-angle form Im(z·conj(ref))/|ref|² is exact enough once
 	// locked and saves an arctangent per symbol.
 	e := (imag(z)*real(ref) - real(z)*imag(ref)) / dsp.Abs2(ref)
@@ -654,7 +657,16 @@ func (r *Receiver) data(z complex128) {
 	if r.holdoff == 0 {
 		r.errPower += (dsp.Abs2(z-r.points[nearest]) - r.errPower) * levelAlpha
 	}
-	r.adapt(z, r.points[nearest])
+	// In data mode the equaliser only follows slow changes (eqDeltaData is a tenth of the training
+	// step), so it adapts on every other symbol with twice the step: the same tracking for half the
+	// cost, the LMS update being a third of the receiver's time with 33 taps. The carrier loop still
+	// runs every symbol.
+	if r.holdoff == 0 {
+		if r.count&1 == 0 {
+			r.eq.Adapt(r.points[nearest] - z)
+		}
+		r.adaptCarrier(z, r.points[nearest])
+	}
 	r.trackLevel(z)
 	for _, l := range decided {
 		r.output(int(l))
@@ -686,7 +698,7 @@ func (r *Receiver) output(label int) {
 	r.diff = y21
 	r.decoded++
 	for i := range r.bits {
-		b := r.desc.Descramble(q >> i & 1)
+		b := r.desc.descramble(q >> i & 1)
 		if r.decoded <= seg4Symbols {
 			r.onesBad += 1 - b
 			continue
