@@ -121,6 +121,7 @@ type Call struct {
 	t38Tried      bool // a refused T.38 request is not repeated in this call (fax-protocols §3.6)
 	ackWait       map[uint32]chan struct{}
 	lastAck       *sipmsg.Request
+	abandoned     *sipmsg.Request // our T.38 re-INVITE that timed out, whose late 2xx we still accept
 	lastAckCSeq   uint32
 	answered      bool
 	localBye      bool

@@ -502,9 +502,19 @@ func (e *Endpoint) onStrayResponse(res *sipmsg.Response) {
 	c.mu.Lock()
 	ack := c.lastAck
 	match := ack != nil && c.lastAckCSeq == res.CSeq().SeqNo
+	late := c.abandoned
+	if late != nil && late.CSeq().SeqNo == res.CSeq().SeqNo {
+		c.abandoned = nil
+	} else {
+		late = nil
+	}
 	c.mu.Unlock()
-	if match {
+	switch {
+	case match:
 		c.ep.ua.TransportLayer().WriteMsg(ack.Clone())
+	case late != nil:
+		c.log.Info("late 2xx to our T.38 re-INVITE; switching after all")
+		go c.acceptT38Answer(late, res)
 	}
 }
 

@@ -54,28 +54,21 @@ func (c *Call) reinviteT38() {
 		c.setLocalPendingLocked(false)
 		c.mu.Unlock()
 		if err != nil {
-			c.refuseT38(0, err)
+			if req.CSeq() != nil {
+				// A 2xx may still come after we gave up: onStrayResponse then ACKs and applies it,
+				// since the peer has already switched (RFC 3261 §13.2.2.4: every 2xx is ACKed).
+				c.mu.Lock()
+				c.abandoned = req
+				c.mu.Unlock()
+			}
+			// Keep the offered UDPTL port: a late 2xx sends the peer's packets there.
+			c.log.Info("T.38 re-INVITE unanswered; staying on G.711", "err", err)
+			c.emit(Event{Kind: EventT38Refused, Err: err})
 			return
 		}
 		switch {
 		case res.IsSuccess():
-			c.ackReinvite(req, res)
-			ans, err := ParseSDP(res.Body())
-			if err != nil {
-				c.refuseT38(res.StatusCode, err)
-				return
-			}
-			img, ok := pickImage(ans)
-			if !ok {
-				// 200 with the image declined (port 0) or an audio answer: same as a refusal.
-				c.refuseT38(res.StatusCode, ErrNoAcceptableMedia)
-				return
-			}
-			c.mu.Lock()
-			s := agreeT38(ours, img.params, img.params)
-			c.startT38Locked(img.remote, s)
-			c.mu.Unlock()
-			c.emit(Event{Kind: EventT38Started, T38: s})
+			c.acceptT38Answer(req, res)
 			return
 		case res.StatusCode == sipmsg.StatusRequestPending:
 			c.log.Debug("T.38 re-INVITE glare (491); backing off")
@@ -357,4 +350,35 @@ func (c *Call) setLocalPendingLocked(on bool) {
 	} else {
 		close(c.localDone)
 	}
+}
+
+// acceptT38Answer ACKs a 2xx to our T.38 re-INVITE and switches the media to what it answered.
+func (c *Call) acceptT38Answer(req *sipmsg.Request, res *sipmsg.Response) {
+	c.ackReinvite(req, res)
+	ans, err := ParseSDP(res.Body())
+	if err != nil {
+		c.refuseT38(res.StatusCode, err)
+		return
+	}
+	img, ok := pickImage(ans)
+	if !ok {
+		// 200 with the image declined (port 0) or an audio answer: same as a refusal.
+		c.refuseT38(res.StatusCode, ErrNoAcceptableMedia)
+		return
+	}
+	c.mu.Lock()
+	if c.image == nil {
+		// The port went back to the pool when we gave up; take one again (its number differs from
+		// the one we offered, so the peer's packets reach it only once it learns ours: the UDPTL
+		// reader latches, and our first packets go to the peer's address from the answer).
+		if _, err := c.newImageStreamLocked(); err != nil {
+			c.mu.Unlock()
+			c.refuseT38(res.StatusCode, err)
+			return
+		}
+	}
+	s := agreeT38(c.trunk.t38, img.params, img.params)
+	c.startT38Locked(img.remote, s)
+	c.mu.Unlock()
+	c.emit(Event{Kind: EventT38Started, T38: s})
 }

@@ -616,3 +616,13 @@ func TestSIPpRegisterWithDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSIPpInboundLate2xxToReinvite(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, func(c *Config, _ *Options) { c.Trunks[0].T38.ReinviteTimeout = 800 * time.Millisecond }, 0)
+	env.runUAC(t, env.scenario(t, "uac_audio_reinvite_late.xml"), "-s", didActive, "-d", "500")
+	c := env.onlyCall(t)
+	waitDone(t, c)
+	wantKinds(t, env.log.kinds(c), "answered", "t38-refused", "t38-started", "hangup(remote)")
+	env.waitIdle(t)
+}
