@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -209,4 +210,51 @@ func TestLoopback488FallsBackToG711(t *testing.T) {
 		t.Fatal("nothing delivered")
 	}
 	waitIdle(t, a, b)
+}
+
+// TestDevLoopbackOneGateway is the `faxseal serve --dev` shape: one gateway whose loopback trunk
+// points at its own listener, so a fax from one demo number to another leaves over SIP/T.38 and
+// comes back in through the same endpoint.
+func TestDevLoopbackOneGateway(t *testing.T) {
+	t.Parallel()
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := c.LocalAddr().String()
+	c.Close()
+	got := make(chan Received, 1)
+	n := int(portBase.Add(1))
+	lo := 45000 + (n%20)*400
+	cfg := &sip.Config{Listen: []sip.Listener{{Transport: "udp", Address: addr}}, PublicAddress: "127.0.0.1",
+		Media: sip.MediaConfig{PortMin: lo, PortMax: lo + 99, BindAddress: "127.0.0.1"}, Trunks: []sip.Trunk{sip.LoopbackTrunk(addr)}}
+	g, err := New(Options{SIP: cfg,
+		Router: func(ctx context.Context, tr *sip.Trunk, number string) (any, error) {
+			if number == numB {
+				return "demo", nil
+			}
+			return nil, sip.ErrUnknownNumber
+		},
+		Deliver: func(ctx context.Context, r Received) error { got <- r; return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := g.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	pages := testPages(t, 1, 200)
+	res := g.Send(context.Background(), SendRequest{To: numB, CallerID: numA, Pages: pages})
+	if !res.Delivered || res.Media != sip.MediaT38 {
+		t.Fatalf("result %+v", res)
+	}
+	select {
+	case r := <-got:
+		samePages(t, r.TIFF, pages)
+	case <-time.After(15 * time.Second):
+		t.Fatal("nothing delivered")
+	}
+	waitIdle(t, g)
 }

@@ -356,16 +356,30 @@ func (e *Endpoint) closeListeners() {
 	}
 }
 
+// Call-table keys carry the role: when the endpoint calls itself (the --dev loopback trunk) the
+// UAC and UAS halves of one dialog have the same sipgo dialog ID.
+const (
+	uasKey = "s:"
+	uacKey = "c:"
+)
+
+func (c *Call) key() string {
+	if c.direction == Inbound {
+		return uasKey + c.id
+	}
+	return uacKey + c.id
+}
+
 func (e *Endpoint) remember(c *Call) {
 	e.mu.Lock()
-	e.calls[c.id] = c
+	e.calls[c.key()] = c
 	e.mu.Unlock()
 }
 
 func (e *Endpoint) forget(c *Call) {
 	e.mu.Lock()
-	if e.calls[c.id] == c {
-		delete(e.calls, c.id)
+	if e.calls[c.key()] == c {
+		delete(e.calls, c.key())
 	}
 	e.mu.Unlock()
 }
@@ -376,12 +390,12 @@ func (e *Endpoint) lookupRequest(req *sipmsg.Request) *Call {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if id, err := sipmsg.DialogIDFromRequestUAS(req); err == nil {
-		if c, ok := e.calls[id]; ok {
+		if c, ok := e.calls[uasKey+id]; ok {
 			return c
 		}
 	}
 	if id, err := sipmsg.DialogIDFromRequestUAC(req); err == nil {
-		if c, ok := e.calls[id]; ok {
+		if c, ok := e.calls[uacKey+id]; ok {
 			return c
 		}
 	}
@@ -488,12 +502,12 @@ func (e *Endpoint) onStrayResponse(res *sipmsg.Response) {
 		return
 	}
 	e.mu.Lock()
-	c := e.calls[id]
+	c := e.calls[uacKey+id]
 	if c == nil && res.From() != nil && res.To() != nil && res.CallID() != nil {
 		// Our UAS dialog IDs put our tag first; in a response to our request our tag is in From.
 		ft, _ := res.From().Params.Get("tag")
 		tt, _ := res.To().Params.Get("tag")
-		c = e.calls[sipmsg.DialogIDMake(res.CallID().Value(), ft, tt)]
+		c = e.calls[uasKey+sipmsg.DialogIDMake(res.CallID().Value(), ft, tt)]
 	}
 	e.mu.Unlock()
 	if c == nil {
