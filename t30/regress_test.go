@@ -110,11 +110,11 @@ func TestRepeatedDCSInPhaseC(t *testing.T) {
 	}
 }
 
-// TestNoResponseFallsBackToV29: the receiver never trains on V.17 (on an
-// audio line with packet loss, spandsp's V.17 receiver loses its 1.4 s long
-// training and stays silent), so DCS+TCF at 14400 gets no response at
-// all. After the three tries at that modem (T.30 §5.4.3.1) the sender
-// steps down to V.29, whose 0.25 s training trains, instead of giving up.
+// TestNoResponseFallsBackToV29: the receiver never trains on V.17 and
+// then stays silent (it answers neither CFR nor FTT), so DCS+TCF at 14400
+// gets no response at all. After the three tries at that modem (T.30
+// §5.4.3.1) the sender steps down to V.29, whose 0.25 s training trains,
+// instead of giving up.
 func TestNoResponseFallsBackToV29(t *testing.T) {
 	p := newPair(t, pairOpts{seed: 33, pages: 2, rows: 100})
 	v17TCF := 0
@@ -122,6 +122,10 @@ func TestNoResponseFallsBackToV29(t *testing.T) {
 		if from == 0 && tx.Kind == TxData && tx.TCF && tx.Modulation == V17 {
 			v17TCF++
 			return true
+		}
+		if from == 1 && tx.Kind == TxHDLC && tx.Modulation == V21 {
+			f, _ := ParseFrame(tx.Frames[len(tx.Frames)-1])
+			return f.FCF == FCFFTT // a receiver that does not answer a missed TCF
 		}
 		return false
 	}
@@ -137,5 +141,41 @@ func TestNoResponseFallsBackToV29(t *testing.T) {
 	}
 	if tr.Retrains != 1 {
 		t.Errorf("sender retrains %d, want 1", tr.Retrains)
+	}
+}
+
+// TestMissedTCFAnsweredByFTT: a lost packet hits the receiver's V.17 long
+// training; it hears no TCF and answers FTT when its T2 runs out
+// (spandsp: "No TCF data received"). The sender must wait for that FTT
+// and step down, not repeat DCS while the receiver still waits for TCF:
+// spandsp answers such a DCS with DCN, the usual end of its faxes under
+// 1 % loss (modem/NOTES.md).
+func TestMissedTCFAnsweredByFTT(t *testing.T) {
+	p := newPair(t, pairOpts{seed: 34, pages: 1, rows: 100})
+	tcf, early := 0, 0
+	p.sim.faultTx = func(from int, tx *Tx) bool {
+		if from != 0 {
+			return false
+		}
+		if tx.Kind == TxHDLC && tx.Modulation == V21 && p.rx.state == stRxTCF {
+			early++ // would reach a receiver still waiting for TCF
+		}
+		if tx.Kind == TxData && tx.TCF {
+			tcf++
+			return tcf == 1
+		}
+		return false
+	}
+	p.run(t, simLimit)
+	p.expect(t, OK, OK)
+	p.checkPages(t)
+	if early != 0 {
+		t.Errorf("%d transmissions queued while the receiver waited for TCF", early)
+	}
+	if n := countFrames(p.rx.Trace(), Sent, FCFFTT); n != 1 {
+		t.Errorf("FTT sent %d times, want 1", n)
+	}
+	if tr := p.tx.Result(); tr.BitRate != 12000 || tr.Retrains != 1 {
+		t.Errorf("sender at %d with %d retrains, want 12000 after one FTT", tr.BitRate, tr.Retrains)
 	}
 }

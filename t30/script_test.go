@@ -165,16 +165,17 @@ func TestScriptFTTFallback(t *testing.T) {
 }
 
 // RET-1 (TSB-85 MTGX07, extended by the no-response fallback): DCS+TCF
-// three times without an answer, at T4 spacing, at each modem in turn —
-// V.17 14400, then V.29 9600, then V.27ter 4800, every TCF long-trained —
-// and only then DCN.
+// three times without an answer at each modem in turn — V.17 14400, then
+// V.29 9600, then V.27ter 4800, every TCF long-trained — and only then
+// DCN. The script's transmissions take no time, so the tries are spaced
+// by dcsAnswerWait (a receiver's T2 after the DCS), not by T4.
 func TestScriptNoResponseToDCS(t *testing.T) {
 	sc := newScript(t, Send, true, nil)
 	sc.frame(disV17)
 	for i, sp := range []speed{{V17, 14400}, {V29, 9600}, {V27ter, 4800}} {
 		for try := 0; try < 3; try++ {
 			if i > 0 || try > 0 {
-				sc.after(DefaultT4 - time.Millisecond)
+				sc.after(dcsAnswerWait - time.Millisecond)
 				sc.expect("")
 				sc.after(time.Millisecond)
 			}
@@ -184,7 +185,7 @@ func TestScriptNoResponseToDCS(t *testing.T) {
 			}
 		}
 	}
-	sc.after(DefaultT4)
+	sc.after(dcsAnswerWait)
 	sc.expect("DCN")
 	sc.code(NoResponseDCS)
 	if r := sc.s.Result(); !strings.Contains(r.Detail, "V.27ter 4800") || r.Retrains != 2 {
@@ -200,12 +201,12 @@ func TestScriptGarbledResponseToDCS(t *testing.T) {
 	sc.frame(disV17)
 	for try := 0; try < 3; try++ {
 		if try > 0 {
-			sc.after(DefaultT4)
+			sc.after(dcsAnswerWait)
 		}
 		sc.expect("DCS TCF(14400)")
 		sc.raw([]byte{0xFF, 0x13, 0x84 ^ 0x5A}, false)
 	}
-	sc.after(DefaultT4 + flaggedExtension)
+	sc.after(dcsAnswerWait + flaggedExtension)
 	sc.expect("DCN")
 	sc.code(NoResponseDCS)
 }

@@ -128,11 +128,31 @@ func (s *Session) repeatDCS() {
 	s.enter(stTxTCF)
 	for i, tx := range s.cmd {
 		var done func()
-		if i == len(s.cmd)-1 {
-			done = func() { s.enter(stTxDCS); s.armT4() }
+		switch i {
+		case 1:
+			done = func() { s.dcsDoneAt = s.now }
+		case len(s.cmd) - 1:
+			done = func() { s.enter(stTxDCS); s.armDCSWait() }
 		}
 		s.transmit(tx, stTxTCF, done)
 	}
+}
+
+// armDCSWait starts the wait for CFR/FTT after TCF: T4, but never ending
+// before a receiver that missed the TCF has answered. Such a receiver
+// answers FTT when its T2 (6 ± 1 s, T.30 §5.4.3; spandsp 7 s, "No TCF data
+// received") runs out, counted from our DCS; a DCS repeated before that
+// reaches it while it still waits for TCF, which spandsp answers with DCN
+// ("unexpected frame in state F_TCF") — the usual end of a fax whose V.17
+// training was hit by a lost packet. Waiting until dcsAnswerWait after
+// the DCS lets its FTT arrive first (its flags extend the wait further),
+// and FTT then steps the rate down as usual.
+func (s *Session) armDCSWait() {
+	d := s.cfg.Timers.T4
+	if until := s.dcsDoneAt + dcsAnswerWait - s.now; until > d {
+		d = until
+	}
+	s.startTimer(timerT4, d)
 }
 
 func (s *Session) senderFrame(f Frame) {

@@ -20,6 +20,10 @@ const (
 	// sender has had time to return to phase B; TSB-85 MRGN09 wants it
 	// 5.0-7.0 s after MCF, so aim at 6 s including the turnaround gap.
 	eomDISDelay = 6*time.Second - gapSilence
+	// dcsAnswerWait: the earliest a DCS+TCF is repeated, counted from the
+	// end of the DCS: the receiver's longest T2 (7 s) plus the round trip
+	// and flag detection of its FTT (armDCSWait).
+	dcsAnswerWait = 8 * time.Second
 )
 
 type state uint8
@@ -214,6 +218,7 @@ type Session struct {
 	noResponse []string
 	dcsHeard   bool
 	dcsSilent  bool
+	dcsDoneAt  time.Duration // when our last DCS burst had been sent
 }
 
 // NewSession checks cfg and returns a session ready to Start.
