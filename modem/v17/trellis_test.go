@@ -218,6 +218,9 @@ func TestNearTable(t *testing.T) {
 		if nt.maxLen > nearMax {
 			t.Fatalf("%v: a cell needs %d candidates", r, nt.maxLen)
 		}
+		if (nt.lat != nil) != (r == Rate14400) {
+			t.Fatalf("%v: lattice search %v, want it for 14400 only", r, nt.lat != nil)
+		}
 		var dist [8]int64
 		var best [8]uint8
 		for x := -11.95; x < 12; x += 0.1 {
@@ -241,6 +244,17 @@ func TestNearTable(t *testing.T) {
 				if got := real(e)*real(e) + imag(e)*imag(e); got > overall+1e-9 {
 					t.Fatalf("%v at %v: nearest %d at %v, want %v", r, z, nearest, got, overall)
 				}
+			}
+		}
+	}
+}
+
+// TestTrellisUnrolled: the trellis that viterbi.step writes out is the one derived from nextState.
+func TestTrellisUnrolled(t *testing.T) {
+	for s := range trellisStates {
+		for br, tr := range trellisInto[s] {
+			if int(tr.prev) != 2*br+s>>2 || tr.subset != intoSubset[s][br] {
+				t.Errorf("state %d branch %d: %+v, step assumes prev %d subset %d", s, br, tr, 2*br+s>>2, intoSubset[s][br])
 			}
 		}
 	}

@@ -73,6 +73,19 @@ const (
 	maxBranchCost = 1 << 12
 )
 
+// acs returns the smallest of four candidate path costs, shifted left two bits, with the index of the
+// one chosen in the low two bits.
+func acs(c0, c1, c2, c3 int64) int64 {
+	return bmin(bmin(c0<<2, c1<<2|1), bmin(c2<<2|2, c3<<2|3))
+}
+
+// intoSubset is the subset of branch br into state t, as step writes them out (trellisInto's
+// subsets; TestTrellisUnrolled).
+var intoSubset = [trellisStates][4]uint8{
+	{0, 6, 2, 4}, {6, 0, 4, 2}, {2, 4, 0, 6}, {4, 2, 6, 0},
+	{1, 3, 7, 5}, {5, 7, 3, 1}, {7, 5, 1, 3}, {3, 1, 5, 7},
+}
+
 // erase advances the trellis over a lost symbol: every branch costs the same.
 func (v *viterbi) erase() []uint8 {
 	var dist [8]int64
@@ -89,32 +102,40 @@ func (v *viterbi) erase() []uint8 {
 // The compare-select is branch-free: each candidate cost is shifted left two bits with the branch
 // number in the low bits, so the integer minimum of the four (bmin) gives both the survivor's cost and
 // which branch it came from. With data-dependent branches this was a third of the receiver's time.
+//
+// The trellis is written out (trellisInto, checked by TestTrellisUnrolled): state t's four branches
+// come from states 2·br + t/4 (br = 0..3), with the subsets listed in intoSubset. Constant indices
+// leave only the arithmetic: a loop over trellisInto cost twice as much.
 func (v *viterbi) step(dist *[8]int64, best *[8]uint8) []uint8 {
 	if v.pos++; v.pos == survivorRing {
 		v.pos = 0
 	}
-	var next [trellisStates]int64
 	m := &v.metric
+	m0, m1, m2, m3, m4, m5, m6, m7 := m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]
+	d0, d1, d2, d3, d4, d5, d6, d7 := dist[0], dist[1], dist[2], dist[3], dist[4], dist[5], dist[6], dist[7]
+	next := [trellisStates]int64{
+		acs(m0+d0, m2+d6, m4+d2, m6+d4),
+		acs(m0+d6, m2+d0, m4+d4, m6+d2),
+		acs(m0+d2, m2+d4, m4+d0, m6+d6),
+		acs(m0+d4, m2+d2, m4+d6, m6+d0),
+		acs(m1+d1, m3+d3, m5+d7, m7+d5),
+		acs(m1+d5, m3+d7, m5+d3, m7+d1),
+		acs(m1+d7, m3+d5, m5+d1, m7+d3),
+		acs(m1+d3, m3+d1, m5+d5, m7+d7),
+	}
 	prev, label := &v.prev[v.pos], &v.label[v.pos]
 	minMetric := int64(1) << 62
-	for t := range trellisStates {
-		into := &trellisInto[t]
-		c0 := (m[into[0].prev&7]+dist[into[0].subset&7])<<2 | 0
-		c1 := (m[into[1].prev&7]+dist[into[1].subset&7])<<2 | 1
-		c2 := (m[into[2].prev&7]+dist[into[2].subset&7])<<2 | 2
-		c3 := (m[into[3].prev&7]+dist[into[3].subset&7])<<2 | 3
-		c := bmin(bmin(c0, c1), bmin(c2, c3))
-		br := &into[c&3]
-		next[t] = c >> 2
-		prev[t] = br.prev
-		label[t] = best[br.subset&7]
+	for t, c := range next {
+		br := c & 3
+		prev[t] = uint8(2*br) | uint8(t>>2)
+		label[t] = best[intoSubset[t][br]&7]
 		minMetric = bmin(minMetric, c>>2<<3|int64(t))
 	}
 	bestState := int(minMetric & 7)
 	minMetric >>= 3
 	// Keep the metrics small: only their differences matter.
-	for t := range trellisStates {
-		m[t] = next[t] - minMetric
+	for t, c := range next {
+		m[t] = c>>2 - minMetric
 	}
 	v.n++
 	// The first block is due when the oldest symbol is tracebackDepth+traceBlock-2 back.
@@ -153,6 +174,7 @@ type nearTable struct {
 	cand   [][nearMax]uint8 // per cell and subset, padded with the first entry
 	long   []bool           // per cell: some subset has more than two candidates
 	maxLen int              // longest list before padding
+	lat    *latticeTable    // the faster exact search, for the 14400 constellation
 }
 
 const (
@@ -210,6 +232,7 @@ func newNearTable(points []complex128) nearTable {
 			}
 		}
 	}
+	t.lat = newLatticeTable(points)
 	return t
 }
 
@@ -231,6 +254,9 @@ func cellMaxDist2(p complex128, x0, y0 float64) float64 {
 // point of each subset, and returns the label of the nearest point overall. Each candidate's key is
 // its scaled distance shifted left 8 bits with its label below, so integer minima pick both.
 func (t *nearTable) lookup(points []complex128, z complex128, dist *[8]int64, best *[8]uint8) int {
+	if t.lat != nil {
+		return t.lookupLattice(points, z, dist, best)
+	}
 	cx := min(nearCells-1, max(0, int(math.Floor(real(z)))-nearLo))
 	cy := min(nearCells-1, max(0, int(math.Floor(imag(z)))-nearLo))
 	cell := cx*nearCells + cy
@@ -256,4 +282,106 @@ func (t *nearTable) lookup(points []complex128, z complex128, dist *[8]int64, be
 		overall = bmin(overall, key)
 	}
 	return int(overall & 0xff)
+}
+
+// The 14400 bit/s constellation lies on the grid points with x+y odd, and each of its 8 subsets is
+// one coset of 4Z² (every point of subset s has the same x mod 4 and y mod 4, and no two subsets the
+// same pair; newLatticeTable checks this and returns nil otherwise, as for the other rates, whose
+// subsets are cosets of coarser or rotated lattices). The nearest point of the whole coset is then
+// found per axis: along x, the nearest value ≡ r (mod 4) to x is among floor(x)-1 .. floor(x)+2, which
+// hold each residue once, so four squared distances per axis serve all 8 subsets. If that coset
+// point is a constellation point it is the subset's nearest; if it lies outside the constellation
+// (received points beyond the edge) the cell's candidate list decides, as for the other rates.
+// TestNearTable compares both paths with an exhaustive search.
+type latticeTable struct {
+	rx, ry [8]int                          // the residues (mod 4) of subset s
+	label  [latticeSpan * latticeSpan]uint8 // label of the grid point, latticeNone if not in the constellation
+}
+
+const (
+	latticeOff  = 14 // grid points -14..13 on both axes
+	latticeSpan = 2 * latticeOff
+	latticeNone = 0xff
+)
+
+func newLatticeTable(points []complex128) *latticeTable {
+	t := &latticeTable{}
+	for i := range t.label {
+		t.label[i] = latticeNone
+	}
+	seen := [8]bool{}
+	for l, p := range points {
+		x, y := int(real(p)), int(imag(p))
+		if float64(x) != real(p) || float64(y) != imag(p) || x < -latticeOff || x >= latticeOff || y < -latticeOff || y >= latticeOff {
+			return nil
+		}
+		s := l & 7
+		if !seen[s] {
+			seen[s] = true
+			t.rx[s], t.ry[s] = x&3, y&3
+		} else if t.rx[s] != x&3 || t.ry[s] != y&3 {
+			return nil
+		}
+		t.label[(x+latticeOff)*latticeSpan+y+latticeOff] = uint8(l)
+	}
+	for s := range 8 {
+		for u := range s {
+			if t.rx[s] == t.rx[u] && t.ry[s] == t.ry[u] {
+				return nil // two subsets share a coset of 4Z² (12000: all points have odd x and y)
+			}
+		}
+	}
+	return t
+}
+
+// lookupLattice is lookup for constellations with a latticeTable.
+func (t *nearTable) lookupLattice(points []complex128, z complex128, dist *[8]int64, best *[8]uint8) int {
+	lat := t.lat
+	// Clamp far-off points to the grid. Then no distance can exceed maxBranchCost (the points
+	// reach ±9, the clamped z ±13: at most 2·22² = 968), so none needs capping.
+	zr, zi := real(z), imag(z)
+	if zr < -latticeOff+1 {
+		zr = -latticeOff + 1
+	} else if zr > latticeOff-2.01 {
+		zr = latticeOff - 2.01
+	}
+	if zi < -latticeOff+1 {
+		zi = -latticeOff + 1
+	} else if zi > latticeOff-2.01 {
+		zi = latticeOff - 2.01
+	}
+	fx, fy := int(zr+latticeOff)-latticeOff, int(zi+latticeOff)-latticeOff // floors
+	dx, dy := zr-float64(fx), zi-float64(fy)
+	// Squared distances to floor-1 .. floor+2 along each axis.
+	ddx := [4]float64{(dx + 1) * (dx + 1), dx * dx, (dx - 1) * (dx - 1), (dx - 2) * (dx - 2)}
+	ddy := [4]float64{(dy + 1) * (dy + 1), dy * dy, (dy - 1) * (dy - 1), (dy - 2) * (dy - 2)}
+	overall := int64(1) << 62
+	for s := range 8 {
+		kx, ky := (lat.rx[s]-fx+1)&3, (lat.ry[s]-fy+1)&3
+		gx, gy := fx-1+kx+latticeOff, fy-1+ky+latticeOff
+		l := lat.label[gx*latticeSpan+gy]
+		var key int64
+		if l != latticeNone {
+			key = int64((ddx[kx]+ddy[ky])*metricScale)<<8 | int64(l)
+		} else {
+			key = t.subsetNearest(points, z, s)
+		}
+		dist[s], best[s] = key>>8, uint8(key)
+		overall = bmin(overall, key)
+	}
+	return int(overall & 0xff)
+}
+
+// subsetNearest searches the cell's candidate list of subset s, returning the key lookup uses.
+func (t *nearTable) subsetNearest(points []complex128, z complex128, s int) int64 {
+	cx := min(nearCells-1, max(0, int(math.Floor(real(z)))-nearLo))
+	cy := min(nearCells-1, max(0, int(math.Floor(imag(z)))-nearLo))
+	key := int64(1) << 62
+	for _, l := range t.cand[(cx*nearCells+cy)*8+s] {
+		p := points[l]
+		dr, di := real(z)-real(p), imag(z)-imag(p)
+		d := min(maxBranchCost, dr*dr+di*di)
+		key = bmin(key, int64(d*metricScale)<<8|int64(l))
+	}
+	return key
 }
