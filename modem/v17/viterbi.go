@@ -294,7 +294,7 @@ func (t *nearTable) lookup(points []complex128, z complex128, dist *[8]int64, be
 // (received points beyond the edge) the cell's candidate list decides, as for the other rates.
 // TestNearTable compares both paths with an exhaustive search.
 type latticeTable struct {
-	rx, ry [8]int                          // the residues (mod 4) of subset s
+	rx, ry [8]int                           // the residues (mod 4) of subset s
 	label  [latticeSpan * latticeSpan]uint8 // label of the grid point, latticeNone if not in the constellation
 }
 
