@@ -202,13 +202,15 @@ func Encode(p *Page, opts Options) ([]byte, error) {
 func rowChanges(row []byte, w int32, ch []int32) int {
 	k := 0
 	prev := uint64(0) // the last pixel of the previous word
-	x := 0
-	// Whole words of pixels: every change found is inside the row.
-	for ; x+8 <= len(row) && int32(x*8+64) <= w; x += 8 {
-		v := binary.BigEndian.Uint64(row[x:])
+	// Whole words of pixels: every change found is inside the row. Shrinking r as it is read lets
+	// the compiler drop the bounds checks of the loads.
+	nfull := min(len(row)/8, int(w)/64)
+	x := nfull * 8
+	base := int32(0)
+	for r := row[:x]; len(r) >= 8; r, base = r[8:], base+64 {
+		v := binary.BigEndian.Uint64(r)
 		d := v ^ (v>>1 | prev<<63)
 		prev = v & 1
-		base := int32(x * 8)
 		for d != 0 {
 			lz := bits.LeadingZeros64(d) & 63
 			ch[k] = base + int32(lz)
@@ -224,7 +226,7 @@ func rowChanges(row []byte, w int32, ch []int32) int {
 	for i := x; i < len(row) && i < x+8; i++ {
 		v |= uint64(row[i]) << (56 - 8*(i-x))
 	}
-	base := int32(x * 8)
+	base = int32(x * 8)
 	if base+64 > w {
 		v &= ^uint64(0) << (64 - uint(w-base)&63)
 	}
@@ -348,9 +350,9 @@ func (e *Encoder) code1D(k int) {
 	buf, o := e.reserve(e.opts.Width + 64)
 	cur := e.cur[:k+1] // cur[k] is the width sentinel
 	a0 := int32(0)
-	for j := 0; j < len(cur); j += 2 {
-		// A white run, then (unless the row ended) a black one.
-		a1 := cur[j]
+	// Pairs of a white and a black run; shrinking cur lets the compiler drop bounds checks.
+	for ; len(cur) >= 2; cur = cur[2:] {
+		a1, a2 := cur[0], cur[1]
 		run := a1 - a0
 		if uint32(run) < 2560+64 {
 			c := whiteRunCodes[run]
@@ -358,17 +360,18 @@ func (e *Encoder) code1D(k int) {
 		} else {
 			acc, n, o = putRun(acc, n, buf, o, run, &whiteRunCodes)
 		}
-		if j+1 >= len(cur) {
-			break
-		}
-		a0 = cur[j+1]
-		run = a0 - a1
+		run = a2 - a1
 		if uint32(run) < 2560+64 {
 			c := blackRunCodes[run]
 			acc, n, o = putBits(acc, n, buf, o, c>>5, uint(c&31))
 		} else {
 			acc, n, o = putRun(acc, n, buf, o, run, &blackRunCodes)
 		}
+		a0 = a2
+	}
+	if len(cur) == 1 {
+		// The last white run, to the sentinel.
+		acc, n, o = putRun(acc, n, buf, o, cur[0]-a0, &whiteRunCodes)
 	}
 	e.acc, e.nacc, e.out = acc, n, buf[:o]
 }
