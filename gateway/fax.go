@@ -40,6 +40,11 @@ type faxCall struct {
 
 	restarts int
 	onMedia  func(sip.MediaKind)
+	// reinviteOnCED: as the sender on G.711, ask for T.38 ourselves this long after the far
+	// CED or V.21 if the far end has not (fax-protocols §3.6: Asterisk SendFAX z, FreeSWITCH txfax).
+	reinviteOnCED time.Duration
+	cedAt         time.Duration // when CED was heard, 0 = not yet
+	asked         bool
 }
 
 type pending struct {
@@ -185,9 +190,20 @@ func (f *faxCall) audioTick(fr sip.AudioFrame) {
 	f.call.WriteAudio(f.txf[:])
 	now := f.now()
 	for _, ev := range f.au.Events() {
+		// The far fax shows itself by CED, or definitively by V.21 flags (fax-protocols §3.6;
+		// CED is not detected while our own CNG plays).
+		farFax := (ev.Kind == t30.EventTone && ev.Tone == t30.ToneCED) ||
+			((ev.Kind == t30.EventCarrierUp || ev.Kind == t30.EventHDLC) && ev.Modulation == t30.V21)
+		if farFax && f.cedAt == 0 {
+			f.cedAt = now
+		}
 		f.sess.Handle(now, ev)
 	}
 	f.sess.Advance(now)
+	if f.reinviteOnCED > 0 && f.cedAt > 0 && !f.asked && now-f.cedAt >= f.reinviteOnCED {
+		f.asked = true
+		f.call.RequestT38()
+	}
 }
 
 // run drives the call until the T.30 session ends or the call does, and returns the outcome.

@@ -269,6 +269,9 @@ func (g *Gateway) Send(ctx context.Context, req SendRequest) Result {
 			}},
 		onMedia: func(m sip.MediaKind) { progress(Progress{Stage: StageMedia, Media: m}) },
 	}
+	if tr := c.Trunk(); tr.T38Enabled() && tr.T38.OutboundReinviteAfter > 0 {
+		fc.reinviteOnCED = 2 * time.Second
+	}
 	tr := fc.run(ctx)
 	res := Result{T30: tr, Pages: tr.Pages, Media: fc.media, Delivered: tr.Code == t30.OK}
 	if !res.Delivered {

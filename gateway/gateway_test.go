@@ -258,3 +258,51 @@ func TestDevLoopbackOneGateway(t *testing.T) {
 	}
 	waitIdle(t, g)
 }
+
+// TestLoopbackByeMidFax: the sending side's endpoint shuts down (BYE, no DCN) after the first
+// confirmed page; the receiver records a partial fax with that page and nothing is leaked.
+func TestLoopbackByeMidFax(t *testing.T) {
+	t.Parallel()
+	a, b, got := pair(t, nil, nil)
+	pages := testPages(t, 2, 300)
+	var once sync.Once
+	res := a.Send(context.Background(), SendRequest{To: numB, CallerID: numA, Pages: pages, Progress: func(p Progress) {
+		if p.Stage == StagePage && p.Page == 1 && p.Accepted {
+			once.Do(func() { go a.Close() })
+		}
+	}})
+	if res.Delivered {
+		t.Fatalf("result %+v", res)
+	}
+	select {
+	case r := <-got.ch:
+		if !r.Partial || r.Pages != 1 {
+			t.Fatalf("received %d pages, partial %v: %s", r.Pages, r.Partial, r.T30)
+		}
+		samePages(t, r.TIFF, pages[:1])
+	case <-time.After(15 * time.Second):
+		t.Fatal("partial fax not delivered")
+	}
+	waitIdle(t, a, b)
+}
+
+// TestLoopbackSenderReinvitesAfterCED: B waits for the peer's re-INVITE (t38.reinvite: peer); A,
+// the sender, hears B's CED on G.711 and asks for T.38 itself two seconds later.
+func TestLoopbackSenderReinvitesAfterCED(t *testing.T) {
+	t.Parallel()
+	a, b, got := pair(t,
+		func(tr *sip.Trunk) { tr.T38.OutboundReinviteAfter = time.Minute },
+		func(tr *sip.Trunk) { tr.T38.Reinvite = sip.ReinvitePeer })
+	pages := testPages(t, 1, 200)
+	res := a.Send(context.Background(), SendRequest{To: numB, CallerID: numA, Pages: pages})
+	if !res.Delivered || res.Media != sip.MediaT38 {
+		t.Fatalf("result %+v", res)
+	}
+	select {
+	case r := <-got.ch:
+		samePages(t, r.TIFF, pages)
+	case <-time.After(15 * time.Second):
+		t.Fatal("nothing delivered")
+	}
+	waitIdle(t, a, b)
+}
