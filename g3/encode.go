@@ -399,11 +399,25 @@ func (e *Encoder) code2D() {
 	i, j := 0, 0
 	for a0 < w {
 		a1, b1, b2 := cur[j], ref[i], ref[i+1]
+		// The reference line's changes are strictly increasing (they come from pixels), so after
+		// pass mode (a0 = b2) and V0 (a0 = b1) the next element is already the new b1.
 		if b2 < a1 {
 			acc, n, o = putBits(acc, n, buf, o, 0b0001, 4) // pass
 			a0 = b2
 			i += 2
-		} else if d := a1 - b1; d >= -3 && d <= 3 {
+			continue
+		}
+		if a1 == b1 {
+			acc, n, o = putBits(acc, n, buf, o, 1, 1) // V0
+			if a1 >= w {
+				break
+			}
+			a0 = a1
+			j++
+			i++
+			continue
+		}
+		if d := a1 - b1; d >= -3 && d <= 3 {
 			c := vertical[d+3]
 			acc, n, o = putBits(acc, n, buf, o, uint32(c.bits), uint(c.n))
 			a0 = a1
