@@ -27,8 +27,11 @@ import (
 	"time"
 
 	"github.com/faxseal/faxseal/api"
+	"github.com/faxseal/faxseal/api/fax"
 	"github.com/faxseal/faxseal/extract"
+	"github.com/faxseal/faxseal/gateway"
 	"github.com/faxseal/faxseal/jobs"
+	"github.com/faxseal/faxseal/jobs/send"
 	"github.com/faxseal/faxseal/ocr"
 	"github.com/faxseal/faxseal/store"
 	"github.com/faxseal/faxseal/store/cluster"
@@ -70,6 +73,9 @@ type config struct {
 	// reach 127.0.0.0/8 and ::1, over http too. Private and metadata addresses stay blocked.
 	AllowLoopback bool
 	Retention     time.Duration // FAXSEAL_RETENTION: how long received fax files are kept
+	// SIPConfig (FAXSEAL_CONFIG, --config) is the YAML file of SIP listeners and trunks
+	// (testdata/trunks/example.yaml); empty means no trunks (and, in --dev, the loopback trunk).
+	SIPConfig string
 }
 
 // loadConfig reads the environment, then lets flags on fs override it; serve adds the listener and
@@ -84,6 +90,7 @@ func loadConfig(fs *flag.FlagSet, args []string, serve bool) (*config, error) {
 		RateLimit:   60,
 		CoolOff:     30 * 24 * time.Hour,
 		PublicURL:   os.Getenv("FAXSEAL_PUBLIC_URL"),
+		SIPConfig:   os.Getenv("FAXSEAL_CONFIG"),
 		Retention:   jobs.DefaultRetention,
 	}
 	var errs []error
@@ -135,7 +142,8 @@ func loadConfig(fs *flag.FlagSet, args []string, serve bool) (*config, error) {
 	if serve {
 		fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: embedded database, demo partner and DIDs, text logs, http webhooks allowed")
 		fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "HTTP listen address (FAXSEAL_HTTP_ADDR)")
-		fs.StringVar(&c.SIPAddr, "sip-addr", c.SIPAddr, "SIP listen address (FAXSEAL_SIP_ADDR)")
+		fs.StringVar(&c.SIPAddr, "sip-addr", c.SIPAddr, "SIP listen address, UDP and TCP, when the config file has no listen section (FAXSEAL_SIP_ADDR)")
+		fs.StringVar(&c.SIPConfig, "config", c.SIPConfig, "YAML file of SIP listeners and trunks (FAXSEAL_CONFIG)")
 	}
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data directory for the embedded database and generated secrets (FAXSEAL_DATA_DIR)")
 	if err := fs.Parse(args); err != nil {
@@ -374,6 +382,11 @@ type node struct {
 	registry *prometheus.Registry
 	secret   []byte         // the server secret; file-link keys are derived from it
 	inbound  *jobs.Pipeline // OCR, extraction, webhooks, retention; set by newInbound
+
+	gateway    *gateway.Gateway // the SIP endpoint and fax calls; set by newGateway
+	sipReady   chan struct{}    // closed once the gateway's listeners are bound
+	send       *send.Service    // the outbound pipeline; set by newSend
+	sendRoutes []api.Route      // POST /fax, GET and DELETE /fax/{jobId}
 }
 
 // newInbound builds the inbound pipeline (issue 6): the bounded Tesseract pool, the extractor
@@ -412,7 +425,7 @@ func newInbound(n *node) (close func(), err error) {
 // pipeline's OCR, extraction and webhooks; sending; retention) registers here, and so do the
 // store.OnReceivedFax hooks that enqueue their jobs in the received fax's transaction: this runs
 // before any component (the SIP gateway) can deliver a fax.
-func registerWorkers(n *node, workers *river.Workers) (map[string]river.QueueConfig, []*river.PeriodicJob) {
+func registerWorkers(n *node, workers *river.Workers) (map[string]river.QueueConfig, []*river.PeriodicJob, error) {
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
 	river.AddWorker(workers, &store.NumberFeesWorker{Store: n.store})
 	periodic := []*river.PeriodicJob{
@@ -425,7 +438,13 @@ func registerWorkers(n *node, workers *river.Workers) (map[string]river.QueueCon
 		maps.Copy(queues, p.Queues())
 		periodic = append(periodic, p.PeriodicJobs()...)
 	}
-	return queues, periodic
+	if n.send != nil {
+		if err := n.send.Register(workers); err != nil {
+			return nil, nil, err
+		}
+		maps.Copy(queues, n.send.Queues())
+	}
+	return queues, periodic, nil
 }
 
 // registerHTTP mounts every HTTP surface on the node's router. The portal (api/portal) mounts here
@@ -454,6 +473,10 @@ func registerHTTP(n *node) error {
 		}
 		cfg.Webhooks = p
 	}
+	if n.sendRoutes != nil {
+		cfg.Routes = append(cfg.Routes, n.sendRoutes...)
+		cfg.OpenAPIFragments = append(cfg.OpenAPIFragments, fax.OpenAPI)
+	}
 	a, err := api.New(cfg)
 	if err != nil {
 		return err
@@ -467,7 +490,22 @@ func registerHTTP(n *node) error {
 // everything else. The gateway (tier 1) cannot import store: adapt n.store.RouteNumber (ErrNotFound
 // -> SIP 404, ErrPartnerSuspended -> 480) and n.store.InsertReceivedFax to its interfaces here.
 func registerComponents(n *node) []component {
-	return nil
+	var comps []component
+	if g := n.gateway; g != nil {
+		comps = append(comps, component{name: "SIP gateway",
+			start: func(ctx context.Context) error {
+				if err := g.Start(ctx); err != nil {
+					return err
+				}
+				close(n.sipReady)
+				ep := g.Endpoint()
+				n.logger.Info("SIP gateway listening", "udp", ep.Addr("udp"), "tcp", ep.Addr("tcp"))
+				return nil
+			},
+			stop: func(context.Context) error { return g.Close() },
+		})
+	}
+	return comps
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -507,8 +545,20 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	defer closeInbound() // after River's stop below: its OCR jobs hold Tesseract clients
 
+	if n.gateway, err = newGateway(n); err != nil {
+		return err
+	}
+	n.sipReady = make(chan struct{})
+	dialer := readyDialer{Dialer: send.GatewayDialer{Gateway: n.gateway}, ready: n.sipReady}
+	if err := newSend(n, dialer); err != nil {
+		return fmt.Errorf("send pipeline: %w", err)
+	}
+
 	workers := river.NewWorkers()
-	queues, periodic := registerWorkers(n, workers)
+	queues, periodic, err := registerWorkers(n, workers)
+	if err != nil {
+		return err
+	}
 	jobs, err := db.store.NewJobClient(&river.Config{
 		Queues:       queues,
 		Workers:      workers,
@@ -623,7 +673,7 @@ const devPartnerName = "FaxSeal Demo"
 func seedDev(ctx context.Context, n *node) error {
 	dids := make([]store.DID, len(devDIDs))
 	for i, d := range devDIDs {
-		dids[i] = store.DID{Number: d, Trunk: "loopback"}
+		dids[i] = store.DID{Number: d, Trunk: devTrunk}
 	}
 	if _, _, err := n.store.ImportDIDs(ctx, dids); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -326,5 +327,125 @@ func TestServeInboundPipeline(t *testing.T) {
 	}
 	if code, _ := other.do("POST", "/webhooks/deliveries/"+receivedID+"/replay", ""); code != 404 {
 		t.Fatalf("other partner replays our event: %d", code)
+	}
+}
+
+// collect reads n webhooks, keyed by event name, checking each signature. It returns what arrived
+// by the deadline.
+func (r *hookReceiver) collect(t *testing.T, secret string, n int, within time.Duration) map[string]map[string]any {
+	t.Helper()
+	got := map[string]map[string]any{}
+	deadline := time.After(within)
+	for len(got) < n {
+		select {
+		case d := <-r.hits:
+			if err := webhook.Verify(secret, d.header.Get(webhook.SignatureHeader), d.body, time.Now(), 5*time.Minute); err != nil {
+				t.Fatalf("%s signature: %v", d.header.Get(webhook.EventHeader), err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(d.body, &m); err != nil {
+				t.Fatalf("payload %s: %v", d.body, err)
+			}
+			ev, _ := m["event"].(string)
+			if _, dup := got[ev]; dup {
+				t.Fatalf("%s twice: %s", ev, d.body)
+			}
+			got[ev] = m
+		case <-deadline:
+			return got
+		}
+	}
+	return got
+}
+
+// `faxseal serve --dev` end to end over the loopback trunk: one demo user sends a PDF to another
+// through POST /fax; the node renders it, dials its own SIP listener on 127.0.0.1, sends it over
+// T.38 with T.30, answers the call, stores the received fax and OCRs it. The partner gets fax.sending,
+// fax.delivered and fax.received (signed), the recipient's inbox has the fax with the sender's number
+// and the page's words, and one credit was charged.
+func TestServeDevLoopbackFax(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a real-time fax call")
+	}
+	t.Setenv("FAXSEAL_LOG_LEVEL", envOr("TEST_LOG_LEVEL", "warn"))
+	t.Setenv("FAXSEAL_DATABASE_URL", storetest.URL(t))
+	t.Setenv("FAXSEAL_SECRET_KEY", hex.EncodeToString(storetest.SecretKey))
+	t.Setenv("FAXSEAL_DATA_DIR", t.TempDir())
+	t.Setenv("FAXSEAL_PUBLIC_URL", "")
+	t.Setenv("FAXSEAL_OPENAI_BASE_URL", "")
+	t.Setenv("FAXSEAL_OPENAI_API_KEY", "")
+	out := captureStdout(t)
+	base, _ := startServe(t, "--dev")
+	m := keyPattern.FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no demo key printed:\n%s", out.String())
+	}
+	api := partnerAPI{t: t, base: base, key: m[1]}
+	rcv := newHookReceiver(t)
+	const secret = "whsec_dev_loop"
+	if code, m := api.do("PATCH", "/settings", fmt.Sprintf(`{"webhookUrl":%q,"webhookSecret":%q}`, rcv.srv.URL+"/hook", secret)); code != 200 {
+		t.Fatalf("settings: %d %v", code, m)
+	}
+	numbers := map[string]string{}
+	for user, area := range map[string]string{"alice": "415", "bob": "212"} {
+		code, m := api.do("POST", "/numbers", fmt.Sprintf(`{"externalUserId":%q,"areaCode":%q}`, user, area))
+		if code != 200 {
+			t.Fatalf("provision %s: %d %v", user, code, m)
+		}
+		numbers[user] = m["faxNumber"].(string)
+	}
+
+	pdf, err := os.ReadFile("testdata/serve/referral.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("toNumber", numbers["bob"])
+	mw.WriteField("externalUserId", "alice")
+	fw, _ := mw.CreateFormFile("file", "referral.pdf")
+	fw.Write(pdf)
+	mw.Close()
+	req, _ := http.NewRequest("POST", base+"/api/partner/fax", &body)
+	req.Header.Set("X-Partner-Key", api.key)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	var accepted map[string]any
+	if json.Unmarshal(b, &accepted); res.StatusCode != 202 || accepted["status"] != "queued" || accepted["pages"] != 1.0 ||
+		accepted["creditsUsed"] != 1.0 || accepted["creditsRemaining"] != 99.0 {
+		t.Fatalf("POST /fax: %d %s", res.StatusCode, b)
+	}
+	jobID := accepted["jobId"].(string)
+
+	got := rcv.collect(t, secret, 3, 2*time.Minute)
+	if len(got) < 3 {
+		_, status := api.do("GET", "/fax/"+jobID, "")
+		t.Fatalf("webhooks after 2 min: %v\nthe fax: %v", got, status)
+	}
+	sending, delivered, received := got[webhook.EventFaxSending], got[webhook.EventFaxDelivered], got[webhook.EventFaxReceived]
+	if sending["jobId"] != jobID || delivered["jobId"] != jobID || delivered["status"] != "delivered" ||
+		delivered["creditsUsed"] != 1.0 || delivered["toNumber"] != numbers["bob"] || delivered["externalUserId"] != "alice" {
+		t.Fatalf("outbound webhooks: %v", got)
+	}
+	ocrText, _ := received["ocrText"].(string)
+	if received["externalUserId"] != "bob" || received["fromNumber"] != numbers["alice"] || received["toNumber"] != numbers["bob"] ||
+		received["pages"] != 1.0 || received["ocrStatus"] != "done" || !strings.Contains(ocrText, "Jane Smith") {
+		t.Fatalf("fax.received: %v", received)
+	}
+
+	code, inbox := api.do("GET", "/inbox?externalUserId=bob&q=metformin", "")
+	if faxes, _ := inbox["faxes"].([]any); code != 200 || len(faxes) != 1 || faxes[0].(map[string]any)["id"] != received["faxId"] {
+		t.Fatalf("bob's inbox: %d %v", code, inbox)
+	}
+	if code, status := api.do("GET", "/fax/"+jobID, ""); code != 200 || status["status"] != "delivered" {
+		t.Fatalf("GET /fax/%s: %d %v", jobID, code, status)
+	}
+	if code, credits := api.do("GET", "/credits", ""); code != 200 || credits["credits"] != 99.0 {
+		t.Fatalf("credits after one page: %d %v", code, credits)
 	}
 }

@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -62,11 +64,35 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// freeSIPAddr is a 127.0.0.1 port free for both UDP and TCP, for the SIP listeners.
+func freeSIPAddr(t *testing.T) string {
+	t.Helper()
+	for range 20 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		pc, err := net.ListenPacket("udp", addr)
+		ln.Close()
+		if err == nil {
+			pc.Close()
+			return addr
+		}
+	}
+	t.Fatal("no port free for both UDP and TCP")
+	return ""
+}
+
 // startServe runs `faxseal serve args...` in-process and waits until /readyz answers 200. The returned
-// stop cancels it (as SIGTERM does) and waits for it to return.
+// stop cancels it (as SIGTERM does) and waits for it to return. The SIP listeners go on a free
+// 127.0.0.1 port unless args name one.
 func startServe(t *testing.T, args ...string) (base string, stop func() error) {
 	t.Helper()
 	addr := freeAddr(t)
+	if !slices.Contains(args, "--sip-addr") {
+		args = append(args, "--sip-addr", freeSIPAddr(t))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- runServe(ctx, append(args, "--http-addr", addr)) }()
@@ -356,18 +382,46 @@ func TestLoadConfig(t *testing.T) {
 }
 
 // Every partner route serve mounts, including routes other packages add through api.Config.Routes in
-// registerHTTP, is in the OpenAPI document.
+// registerHTTP (the send pipeline's), is in the OpenAPI document serve serves, and that document
+// resolves every reference.
 func TestServedRoutesAreDocumented(t *testing.T) {
-	n := &node{cfg: &config{RateLimit: 60}, logger: slog.New(slog.DiscardHandler), store: storetest.New(t),
-		router: mux.NewRouter(), registry: prometheus.NewRegistry()}
+	n := &node{cfg: &config{RateLimit: 60, PublicURL: "http://127.0.0.1:8080"}, logger: slog.New(slog.DiscardHandler),
+		store: storetest.New(t), router: mux.NewRouter(), registry: prometheus.NewRegistry(), secret: storetest.SecretKey}
+	closeInbound, err := newInbound(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeInbound()
+	if err := newSend(n, nil); err != nil {
+		t.Fatal(err)
+	}
 	if err := registerHTTP(n); err != nil {
 		t.Fatal(err)
 	}
+	rec := httptest.NewRecorder()
+	n.router.ServeHTTP(rec, httptest.NewRequest("GET", api.Prefix+"/openapi.json", nil))
+	served := rec.Body.Bytes()
 	var doc struct {
 		Paths map[string]map[string]json.RawMessage `json:"paths"`
 	}
-	if err := json.Unmarshal(api.OpenAPI, &doc); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(served, &doc); err != nil || rec.Code != 200 {
+		t.Fatalf("openapi.json: %d %v", rec.Code, err)
+	}
+	var whole any
+	json.Unmarshal(served, &whole)
+	refs := regexp.MustCompile(`"\$ref":\s*"#/([^"]+)"`).FindAllStringSubmatch(string(served), -1)
+	if len(refs) < 20 {
+		t.Fatalf("only %d $refs in the served document", len(refs))
+	}
+	for _, ref := range refs {
+		node := whole
+		for _, part := range strings.Split(ref[1], "/") {
+			m, _ := node.(map[string]any)
+			node = m[part]
+		}
+		if node == nil {
+			t.Errorf("$ref #/%s does not resolve in the served document", ref[1])
+		}
 	}
 	count := 0
 	n.router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
@@ -384,7 +438,13 @@ func TestServedRoutesAreDocumented(t *testing.T) {
 		}
 		return nil
 	})
-	if count < 10 {
+	if count < 15 {
 		t.Fatalf("only %d partner routes mounted", count)
+	}
+	for _, op := range []string{"POST /fax", "GET /fax/{jobId}", "DELETE /fax/{jobId}", "GET /webhooks/deliveries"} {
+		m, p, _ := strings.Cut(op, " ")
+		if _, ok := doc.Paths[p][strings.ToLower(m)]; !ok {
+			t.Errorf("%s is not in the served document", op)
+		}
 	}
 }
