@@ -350,7 +350,7 @@ func (c *Call) startAudioLocked(codec Codec, pt uint8, remote netip.AddrPort) {
 	c.audio.setRemote(remote)
 	c.codec, c.pt = codec, pt
 	c.media = MediaAudio
-	c.audio.sending.Store(true)
+	c.audio.setActive(true)
 }
 
 // newAudioStreamLocked takes an RTP port for the call.
@@ -361,7 +361,7 @@ func (c *Call) newAudioStreamLocked(codec Codec, pt uint8, remote netip.AddrPort
 	}
 	c.audioPort = port
 	c.audio = newRTPStream(conn, codec, pt, remote, c.audioIn, c.cng, func() { c.RequestT38() })
-	c.audio.sending.Store(false)
+	c.audio.setActive(false)
 	c.codec, c.pt = codec, pt
 	c.audio.start()
 	return nil
@@ -402,7 +402,7 @@ func (c *Call) startT38Locked(remote netip.AddrPort, s T38Session) {
 	c.media = MediaT38
 	// Stop RTP before the first UDPTL packet (fax-protocols §3.6, mid-T.30 switch).
 	if c.audio != nil {
-		c.audio.sending.Store(false)
+		c.audio.setActive(false)
 	}
 }
 

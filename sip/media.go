@@ -48,6 +48,7 @@ type rtpStream struct {
 	remote atomic.Pointer[netip.AddrPort]
 	latch  atomic.Bool // symmetric RTP: the first packet's source replaces the SDP address
 
+	resume  chan struct{}
 	out     chan [FrameSamples]byte
 	in      chan AudioFrame
 	sending atomic.Bool
@@ -79,13 +80,24 @@ type ToneDetector interface {
 }
 
 func newRTPStream(conn *net.UDPConn, codec Codec, pt uint8, remote netip.AddrPort, in chan AudioFrame, cng ToneDetector, onCNG func()) *rtpStream {
-	s := &rtpStream{conn: conn, codec: codec, pt: pt, out: make(chan [FrameSamples]byte, 8), in: in, stop: make(chan struct{}), cng: cng, onCNG: onCNG}
+	s := &rtpStream{conn: conn, codec: codec, pt: pt, out: make(chan [FrameSamples]byte, 8), in: in, resume: make(chan struct{}, 1), stop: make(chan struct{}), cng: cng, onCNG: onCNG}
 	if remote.IsValid() {
 		s.remote.Store(&remote)
 	}
 	s.latch.Store(true)
 	s.sending.Store(true)
 	return s
+}
+
+// setActive starts or stops the 20 ms clock (sending and playout together).
+func (s *rtpStream) setActive(on bool) {
+	s.sending.Store(on)
+	if on {
+		select {
+		case s.resume <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (s *rtpStream) start() {
@@ -216,33 +228,43 @@ func (s *rtpStream) clockLoop() {
 	t := time.NewTicker(FrameInterval)
 	defer t.Stop()
 	for {
+		if !s.sending.Load() {
+			// Inactive (before answer, or while the call is on T.38): no RTP at all (fax-protocols
+			// §3.6: stop RTP before the first UDPTL packet) and no wake-ups.
+			t.Stop()
+			select {
+			case <-s.stop:
+				return
+			case <-s.resume:
+			}
+			t.Reset(FrameInterval)
+			continue
+		}
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
 		}
-		{
-			frame := silence
-			select {
-			case frame = <-s.out:
-			default:
-			}
-			if r := s.remote.Load(); r != nil {
-				n, err := hdr.MarshalTo(pkt)
-				if err == nil {
-					copy(pkt[n:], frame[:])
-					if _, err := s.conn.WriteToUDPAddrPort(pkt[:n+FrameSamples], *r); err == nil {
-						s.sent.Add(1)
-					}
-				}
-			}
-			hdr.Marker = false
-			hdr.SequenceNumber++
-			hdr.Timestamp += FrameSamples
-		}
 		if !s.sending.Load() {
 			continue
 		}
+		frame := silence
+		select {
+		case frame = <-s.out:
+		default:
+		}
+		if r := s.remote.Load(); r != nil {
+			n, err := hdr.MarshalTo(pkt)
+			if err == nil {
+				copy(pkt[n:], frame[:])
+				if _, err := s.conn.WriteToUDPAddrPort(pkt[:n+FrameSamples], *r); err == nil {
+					s.sent.Add(1)
+				}
+			}
+		}
+		hdr.Marker = false
+		hdr.SequenceNumber++
+		hdr.Timestamp += FrameSamples
 		if f, ok := s.pull(); ok {
 			if s.cng != nil && !f.Lost && s.cng.Feed(decodeG711(linear[:], f.Payload[:], s.codec)) {
 				s.cng = nil

@@ -456,6 +456,12 @@ func TestSIPpOutboundPeerReinvitesT38(t *testing.T) {
 	if s.MaxBitRate != 9600 || s.RemoteDatagram != 180 || s.LocalDatagram != 400 || s.EC != ECRedundancy || s.Version != 0 {
 		t.Fatalf("T.38 session %+v", s)
 	}
+	// RTP stops once the call is on T.38 (fax-protocols §3.6).
+	sent := c.audio.sent.Load()
+	time.Sleep(150 * time.Millisecond)
+	if now := c.audio.sent.Load(); now != sent {
+		t.Fatalf("RTP still sent on T.38: %d -> %d packets", sent, now)
+	}
 	// UDPTL echo through SIPp's -rtp_echo on media_port+2.
 	dgram := []byte{0x00, 0x01, 0x06, 0x01, 0x00}
 	got := false
