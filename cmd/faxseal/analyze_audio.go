@@ -26,7 +26,7 @@ const (
 	// paused, or a re-INVITE in between) are fed as silence so that carriers end as they did.
 	maxFillin = sampleRate // 1 s
 	// maxGap bounds what one gap may cost, so a hostile timestamp cannot make analyze feed hours of
-	// silence.
+	// silence; all the gaps of a stream together are bounded by the time its packets span.
 	maxGap = 30 * sampleRate
 )
 
@@ -180,6 +180,11 @@ func (s *rtpStream) order() {
 	s.gap, s.fill, s.off = make([]int, len(kept)), make([]bool, len(kept)), make([]int64, len(kept))
 	var pos int64
 	s.start = kept[0].at
+	first, last := kept[0].at, kept[0].at
+	for _, p := range kept {
+		first, last = min(first, p.at), max(last, p.at)
+	}
+	budget := int64((last-first)/time.Millisecond)*sampleRate/1000 + 10*sampleRate
 	for i, p := range kept {
 		if i > 0 {
 			prev := kept[i-1]
@@ -192,7 +197,8 @@ func (s *rtpStream) order() {
 			if missing > 0 && (n < missing || n > (missing+1)*len(prev.payload)) {
 				n = missing * len(prev.payload)
 			}
-			n = min(max(n, 0), maxGap)
+			n = int(min(int64(min(max(n, 0), maxGap)), budget))
+			budget -= int64(n)
 			s.gap[i], s.fill[i] = n, missing > 0 && n <= maxFillin
 			pos += int64(n)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -278,24 +279,54 @@ type g711Call struct {
 	until      time.Duration // stop after this much call time (0: when the fax is over)
 }
 
-// recordG711Fax runs a whole fax between two of our audio transports (caller sends) in virtual time,
-// 20 ms per packet, and records it as the called host would capture it: SIP INVITE/200 with audio
-// SDP, then RTP both ways. The caller's packets cross a lossy link before the capture point (the
-// called side then bridges them with fill-in, as analyze must); a few arrive out of order.
-func recordG711Fax(t testing.TB, r *recorder, c g711Call, pages []*g3.Page, at0 time.Duration) (t30.Result, t30.Result, time.Duration) {
+// faxEnd is one side of a recorded call, 20 ms per step.
+type faxEnd interface {
+	tx(dst []byte)     // the next packet's G.711 payload
+	rx(payload []byte) // a received packet; nil when it was lost
+	advance(now time.Duration)
+	done() bool
+}
+
+// ourEnd is our t30 session on our audio transport.
+type ourEnd struct {
+	tr *audio.Transport
+	s  *t30.Session
+}
+
+func newOurEnd(t testing.TB, law g711.Law, cfg t30.Config) *ourEnd {
+	e := &ourEnd{tr: audio.New(law)}
+	cfg.FrontEnd = e.tr
+	s, err := t30.NewSession(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.s = s
+	s.Start(0)
+	return e
+}
+
+func (e *ourEnd) tx(dst []byte) { e.tr.TxG711(dst) }
+func (e *ourEnd) rx(p []byte) {
+	if p == nil {
+		e.tr.RxFillin(audio.Block)
+	} else {
+		e.tr.RxG711(p)
+	}
+}
+func (e *ourEnd) advance(now time.Duration) {
+	for _, ev := range e.tr.Events() {
+		e.s.Handle(now, ev)
+	}
+	e.s.Advance(now)
+}
+func (e *ourEnd) done() bool { return e.s.Done() }
+
+// recordCall runs a call between caller and called in virtual time, 20 ms per packet, and records it
+// as the called host would capture it: SIP INVITE/200 with audio SDP, then RTP both ways. The
+// caller's packets cross a lossy link before the capture point (the called side then bridges them
+// with fill-in, as analyze must); a few arrive out of order. It returns the capture time at the end.
+func recordCall(t testing.TB, r *recorder, c g711Call, caller, called faxEnd, at0 time.Duration) time.Duration {
 	t.Helper()
-	ta, tb := audio.New(c.law), audio.New(c.law)
-	sa, err := t30.NewSession(t30.Config{FrontEnd: ta, Role: t30.Send, Calling: true, Ident: "+1 555 0100",
-		Source: &pageSource{pages}, DisableECM: !c.ecm, DisableV17: c.disableV17, Compressions: c.comp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink := &pageSink{}
-	sb, err := t30.NewSession(t30.Config{FrontEnd: tb, Role: t30.Receive, Ident: "+1 555 0199", Sink: sink,
-		DisableECM: !c.ecm, DisableV17: c.disableV17, Compressions: c.comp})
-	if err != nil {
-		t.Fatal(err)
-	}
 	r.sip(at0, callerSIP, calledSIP, "INVITE sip:+15550199@198.51.100.20 SIP/2.0", "1 INVITE", audioSDP(callerRTP, c.pt, c.law))
 	r.sip(at0+30*time.Millisecond, calledSIP, callerSIP, "SIP/2.0 200 OK", "1 INVITE", audioSDP(calledRTP, c.pt, c.law))
 	rng := rand.New(rand.NewPCG(c.seed, 1))
@@ -303,29 +334,27 @@ func recordG711Fax(t testing.TB, r *recorder, c g711Call, pages []*g3.Page, at0 
 	var held []byte // a caller packet delayed behind the next one
 	var now, done time.Duration
 	at := at0 + 100*time.Millisecond
-	sa.Start(now)
-	sb.Start(now)
 	for {
 		now += 20 * time.Millisecond
-		if done == 0 && sa.Done() && sb.Done() {
+		if done == 0 && caller.done() && called.done() {
 			done = now
 		}
-		// Keep recording after both sessions end: the last DCN is still on the line.
+		// Keep recording after both sides end: the last DCN is still on the line.
 		if now > 5*time.Minute || (c.until > 0 && now > c.until) || (done > 0 && now > done+3*time.Second) {
 			break
 		}
 		ga, gb := make([]byte, audio.Block), make([]byte, audio.Block)
-		ta.TxG711(ga)
-		tb.TxG711(gb)
+		caller.tx(ga)
+		called.tx(gb)
 		// Called -> caller: recorded as sent.
 		r.add(at+now+5*time.Millisecond, calledRTP, callerRTP, tx[1].next(gb))
-		ta.RxG711(gb)
+		caller.rx(gb)
 		// Caller -> called: lost on the way, or recorded as received.
 		pkt := tx[0].next(ga)
 		if rng.Float64() < c.loss {
-			tb.RxFillin(audio.Block)
+			called.rx(nil)
 		} else {
-			tb.RxG711(ga)
+			called.rx(ga)
 			arrive := at + now + 3*time.Millisecond
 			switch {
 			case held != nil:
@@ -338,22 +367,56 @@ func recordG711Fax(t testing.TB, r *recorder, c g711Call, pages []*g3.Page, at0 
 				r.add(arrive, callerRTP, calledRTP, pkt)
 			}
 		}
-		for _, ev := range ta.Events() {
-			sa.Handle(now, ev)
-		}
-		for _, ev := range tb.Events() {
-			sb.Handle(now, ev)
-		}
-		sa.Advance(now)
-		sb.Advance(now)
+		caller.advance(now)
+		called.advance(now)
 	}
 	if held != nil {
 		r.add(at+now, callerRTP, calledRTP, held)
 	}
-	if c.until == 0 && sink.kept != len(pages) {
-		t.Fatalf("the recorded fax itself failed: %d of %d pages kept; sender %v, receiver %v", sink.kept, len(pages), sa.Result(), sb.Result())
+	return at + now
+}
+
+// recordG711Fax records a whole fax between two of our stacks, the caller sending pages.
+func recordG711Fax(t testing.TB, r *recorder, c g711Call, pages []*g3.Page, at0 time.Duration) time.Duration {
+	t.Helper()
+	sink := &pageSink{}
+	a := newOurEnd(t, c.law, t30.Config{Role: t30.Send, Calling: true, Ident: "+1 555 0100",
+		Source: &pageSource{pages}, DisableECM: !c.ecm, DisableV17: c.disableV17, Compressions: c.comp})
+	b := newOurEnd(t, c.law, t30.Config{Role: t30.Receive, Ident: "+1 555 0199", Sink: sink,
+		DisableECM: !c.ecm, DisableV17: c.disableV17, Compressions: c.comp})
+	end := recordCall(t, r, c, a, b, at0)
+	if c.until == 0 && (sink.kept != len(pages) || a.s.Result().Code != t30.OK || b.s.Result().Code != t30.OK) {
+		t.Fatalf("the recorded fax itself failed: %d of %d pages kept; sender %v, receiver %v", sink.kept, len(pages), a.s.Result(), b.s.Result())
 	}
-	return sa.Result(), sb.Result(), at + now
+	return end
+}
+
+// checkPages compares the pages analyze wrote in dir with the pages sent, pixel for pixel.
+func checkPages(t *testing.T, dir string, pages []*g3.Page, out string) {
+	t.Helper()
+	got := readPages(t, filepath.Join(dir, "received.tif"))
+	if len(got) != len(pages) {
+		t.Fatalf("%d pages written, want %d:\n%s", len(got), len(pages), out)
+	}
+	for i := range pages {
+		if !got[i].Equal(pages[i]) {
+			t.Errorf("page %d differs from the page sent (%dx%d vs %dx%d)", i+1, got[i].Width, got[i].Height, pages[i].Width, pages[i].Height)
+		}
+	}
+	pdf, err := os.ReadFile(filepath.Join(dir, "received.pdf"))
+	if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF-")) || bytes.Count(pdf, []byte("/CCITTFaxDecode")) != len(pages) {
+		t.Errorf("received.pdf: %v, %d bytes", err, len(pdf))
+	}
+}
+
+// writeCapture writes the recorded capture to a temporary file.
+func writeCapture(t *testing.T, r *recorder, name string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name+".pcap")
+	if err := os.WriteFile(path, r.buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // A whole fax over G.711 between two of our stacks, recorded and analyzed: the pages analyze writes
@@ -379,12 +442,8 @@ func TestAnalyzeG711WholeFax(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			r := newRecorder(t)
-			snd, rcv, _ := recordG711Fax(t, r, c.call, pages, 0)
-			t.Logf("recorded: sender %v %v %d ECM %v; receiver %v", snd.Code, snd.Modulation, snd.BitRate, snd.ECM, rcv.Code)
-			path := filepath.Join(t.TempDir(), c.name+".pcap")
-			if err := os.WriteFile(path, r.buf.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			recordG711Fax(t, r, c.call, pages, 0)
+			path := writeCapture(t, r, c.name)
 			dir := t.TempDir()
 			out := analyzeFile(t, path, analyzeOptions{outDir: dir, version: -1})
 			for _, e := range c.expect {
@@ -400,19 +459,7 @@ func TestAnalyzeG711WholeFax(t *testing.T) {
 			if !regexp.MustCompile(`[1-9][0-9]* out of order`).MatchString(out) {
 				t.Errorf("the reordered packets are not reported:\n%s", out)
 			}
-			got := readPages(t, filepath.Join(dir, "received.tif"))
-			if len(got) != len(pages) {
-				t.Fatalf("%d pages written, want %d:\n%s", len(got), len(pages), out)
-			}
-			for i := range pages {
-				if !got[i].Equal(pages[i]) {
-					t.Errorf("page %d differs from the page sent (%dx%d vs %dx%d)", i+1, got[i].Width, got[i].Height, pages[i].Width, pages[i].Height)
-				}
-			}
-			pdf, err := os.ReadFile(filepath.Join(dir, "received.pdf"))
-			if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF-")) || bytes.Count(pdf, []byte("/CCITTFaxDecode")) != len(pages) {
-				t.Errorf("received.pdf: %v, %d bytes", err, len(pdf))
-			}
+			checkPages(t, dir, pages, out)
 		})
 	}
 }
@@ -425,7 +472,7 @@ func TestAnalyzeG711ThenT38(t *testing.T) {
 	t.Parallel()
 	r := newRecorder(t)
 	pages := []*g3.Page{testPage(t, 1, 300)}
-	_, _, end := recordG711Fax(t, r, g711Call{law: g711.MuLaw, pt: 0, ecm: true, seed: 5, until: 9 * time.Second}, pages, 0)
+	end := recordG711Fax(t, r, g711Call{law: g711.MuLaw, pt: 0, ecm: true, seed: 5, until: 9 * time.Second}, pages, 0)
 	t38c, err := readCapture("../../testdata/pcaps/faxseal-to-spandsp_t38v0_ecm_mmr_loss5.pcap")
 	if err != nil {
 		t.Fatal(err)
@@ -438,10 +485,7 @@ func TestAnalyzeG711ThenT38(t *testing.T) {
 		}
 		r.add(shift+p.at, hostPort{p.src.Addr().AsSlice(), int(p.src.Port())}, hostPort{p.dst.Addr().AsSlice(), int(p.dst.Port())}, b)
 	}
-	path := filepath.Join(t.TempDir(), "g711-then-t38.pcap")
-	if err := os.WriteFile(path, r.buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := writeCapture(t, r, "g711-then-t38")
 	dir := t.TempDir()
 	out := analyzeFile(t, path, analyzeOptions{outDir: dir, version: -1})
 	for _, e := range []string{"RTP audio (G.711):", "T.38 UDPTL (IFP 1998 syntax, T38FaxVersion 0):", "INVITE (CSeq 2 INVITE) answered: 200 OK",
@@ -475,6 +519,132 @@ func TestAnalyzeG711ThenT38(t *testing.T) {
 	for i := range want {
 		if !got[i].Equal(want[i]) {
 			t.Errorf("page %d differs from the page sent", i+1)
+		}
+	}
+}
+
+// datagrams packs UDP payloads for the fuzzers: a 2-byte big-endian length before each.
+func datagrams(ps [][]byte) []byte {
+	var b []byte
+	for _, p := range ps {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(p)))
+		b = append(b, p...)
+	}
+	return b
+}
+
+func undatagrams(b []byte) [][]byte {
+	var ps [][]byte
+	for len(b) >= 2 {
+		n := int(binary.BigEndian.Uint16(b))
+		b = b[2:]
+		n = min(n, len(b))
+		ps = append(ps, b[:n])
+		b = b[n:]
+	}
+	return ps
+}
+
+// FuzzRTPStreams feeds arbitrary datagrams of one flow to the RTP stream builder and the audio
+// analysis. Properties: streams in strictly increasing sequence order, losses counted as the holes
+// between first and last, gaps within their bounds and the timeline monotonic, every datagram
+// accounted for at most once, and analysis of whatever came out succeeds. Seeded with the
+// Asterisk captures' RTP.
+func FuzzRTPStreams(f *testing.F) {
+	for _, name := range []string{"CUSTOMER_G711U.pcap", "CARRIER_G711U.pcap"} {
+		c, err := readCapture(asteriskPrefix + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for start := 0; start+60 <= len(c.udp); start += 250 {
+			var ps [][]byte
+			for _, u := range c.udp[start : start+60] {
+				ps = append(ps, u.payload)
+			}
+			f.Add(datagrams(ps))
+		}
+	}
+	f.Add(datagrams([][]byte{{0x80, 0, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0xFF}, {0x80, 0, 0, 0, 0x7F, 0, 0, 0, 0, 0, 0, 1, 0xFF}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		k := flowKey{}
+		var us []udpPacket
+		for i, p := range undatagrams(b) {
+			us = append(us, udpPacket{at: time.Duration(i) * 20 * time.Millisecond, payload: p})
+		}
+		streams := rtpStreams(map[flowKey][]udpPacket{k: us}, []flowKey{k}, staticLaws())
+		total := 0
+		for _, s := range streams {
+			total += len(s.pkts) + s.duplicates + s.other
+			if len(s.gap) != len(s.pkts) || len(s.off) != len(s.pkts) || len(s.fill) != len(s.pkts) {
+				t.Fatal("per-packet slices out of step")
+			}
+			for i, p := range s.pkts {
+				if len(p.payload) == 0 {
+					t.Fatal("empty payload kept")
+				}
+				if s.gap[i] < 0 || s.gap[i] > maxGap || (s.fill[i] && s.gap[i] > maxFillin) {
+					t.Fatalf("gap %d (fill %v)", s.gap[i], s.fill[i])
+				}
+				if i > 0 {
+					if p.seq <= s.pkts[i-1].seq {
+						t.Fatalf("sequence %d after %d", p.seq, s.pkts[i-1].seq)
+					}
+					if s.off[i] != s.off[i-1]+int64(len(s.pkts[i-1].payload))+int64(s.gap[i]) {
+						t.Fatal("timeline does not add up")
+					}
+				}
+			}
+			if span := s.pkts[len(s.pkts)-1].seq - s.pkts[0].seq + 1; int64(s.lost) != span-int64(len(s.pkts)) {
+				t.Fatalf("%d lost in a span of %d with %d packets", s.lost, span, len(s.pkts))
+			}
+		}
+		if total > len(us) {
+			t.Fatalf("%d packets accounted from %d datagrams", total, len(us))
+		}
+		if _, err := analyzeMedia(media{streams: streams}, 0, 0, analyzeOptions{outDir: t.TempDir()}, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzRTPMap checks that only G.711 entries at 8 kHz with a valid payload type enter the map.
+func FuzzRTPMap(f *testing.F) {
+	for _, s := range []string{"96 PCMA/8000", "0 PCMU/8000", "101 telephone-event/8000", "97 pcmu/16000", "128 PCMA/8000", "8 PCMA"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		l := payloadLaws{}
+		l.addRTPMap(v)
+		if len(l) > 1 {
+			t.Fatalf("%q added %d entries", v, len(l))
+		}
+		for pt, law := range l {
+			if pt > 127 || (law != g711.MuLaw && law != g711.ALaw) {
+				t.Fatalf("%q: PT %d law %v", v, pt, law)
+			}
+			if !strings.Contains(strings.ToUpper(v), map[g711.Law]string{g711.MuLaw: "PCMU", g711.ALaw: "PCMA"}[law]) {
+				t.Fatalf("%q mapped to %v", v, law)
+			}
+		}
+	})
+}
+
+// BenchmarkAnalyzeG711 measures analyze on the Asterisk calling-side capture (16 s of one
+// direction: CNG, V.21, V.29 training and TCF), per byte of capture.
+func BenchmarkAnalyzeG711(b *testing.B) {
+	data, err := os.ReadFile(asteriskPrefix + "CARRIER_G711U.pcap")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := parseCapture("carrier", data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := analyze(c, analyzeOptions{version: -1}, io.Discard); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -155,8 +155,12 @@ func FuzzParseSDP(f *testing.F) {
 
 func FuzzParseCapture(f *testing.F) {
 	for _, name := range []string{"faxseal-to-spandsp_t38v0_ecm_mmr_loss5.pcap", "asterisk-testsuite_ast-2016-003_crash.pcap",
-		"sipp-loopback_t38-reinvite-488-fallback.pcap"} {
-		b, err := os.ReadFile(filepath.Join("../../testdata/pcaps", name))
+		"sipp-loopback_t38-reinvite-488-fallback.pcap", "CUSTOMER", "CARRIER"} {
+		path := filepath.Join("../../testdata/pcaps", name)
+		if !strings.HasSuffix(name, ".pcap") {
+			path = asteriskPrefix + name + "_G711U.pcap" // G.711 RTP without SIP
+		}
+		b, err := os.ReadFile(path)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -170,9 +174,12 @@ func FuzzParseCapture(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var out bytes.Buffer
-		if err := analyze(c, analyzeOptions{outDir: t.TempDir(), port: 40000, version: -1}, &out); err != nil {
-			t.Fatalf("analyze failed on a parsed capture: %v", err)
+		// By port (UDPTL or RTP), and with the media found by SDP or content.
+		for _, port := range []int{40000, 0} {
+			var out bytes.Buffer
+			if err := analyze(c, analyzeOptions{outDir: t.TempDir(), port: port, version: -1}, &out); err != nil {
+				t.Fatalf("analyze failed on a parsed capture: %v", err)
+			}
 		}
 	})
 }
