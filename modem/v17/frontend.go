@@ -62,17 +62,15 @@ const period = float64(dsp.SampleRate) / (2 * baud)
 
 // Put feeds one sample. When a T/2 output falls due it is returned with ok true.
 func (f *frontEnd) Put(x float64) (z complex128, ok bool) {
-	f.hist[f.pos] = x
-	f.hist[f.pos+feTaps] = x
-	if f.pos++; f.pos == feTaps {
-		f.pos = 0
-	}
-	ph := f.Carrier.Phase
-	f.Carrier.Phase += uint32(f.Carrier.Step)
-	if f.acc++; f.acc < period {
+	ph, due := f.push(x)
+	if !due {
 		return 0, false
 	}
-	f.acc -= period
+	return f.output(ph), true
+}
+
+// output computes the T/2 output due now; ph is the carrier phase at the newest sample.
+func (f *frontEnd) output(ph uint32) complex128 {
 	// The ideal instant lies acc samples before the newest one.
 	p := min(rxPhases, max(0, int(f.acc*rxPhases+0.5)))
 	row := &f.bank[p]
@@ -91,7 +89,7 @@ func (f *frontEnd) Put(x float64) (z complex128, ok bool) {
 	re, im := (r0+r1)+(r2+r3), (i0+i1)+(i2+i3)
 	// Mix down by the conjugate of the carrier at the newest sample.
 	c, s := dsp.Cos(ph), dsp.Sin(ph)
-	return complex(re*c+im*s, im*c-re*s), true
+	return complex(re*c+im*s, im*c-re*s)
 }
 
 // AdjustTiming moves the sampling instants by samples (positive: later).
@@ -191,3 +189,96 @@ func (e *equalizer) Adapt(err complex128) {
 // Save copies the taps into dst, Restore loads them back (short training, brief §3.5 item 7).
 func (e *equalizer) Save(dst []complex128)    { copy(dst, e.Taps[:]) }
 func (e *equalizer) Restore(src []complex128) { copy(e.Taps[:], src) }
+
+// push enters one sample and advances the carrier; when a T/2 output falls due it reports due and
+// the carrier phase at that sample, for output. Put is push then output; the receiver calls the two
+// separately so the per-sample part inlines into its loop.
+func (f *frontEnd) push(x float64) (ph uint32, due bool) {
+	f.hist[f.pos] = x
+	f.hist[f.pos+feTaps] = x
+	if f.pos++; f.pos == feTaps {
+		f.pos = 0
+	}
+	ph = f.Carrier.Phase
+	f.Carrier.Phase += uint32(f.Carrier.Step)
+	if f.acc++; f.acc < period {
+		return ph, false
+	}
+	f.acc -= period
+	return ph, true
+}
+
+// carrierDetect is dsp.CarrierDetect (brief §3.5 item 1: a DC-blocked power meter with absolute
+// and relative hysteresis; see there for the thresholds' reasons) with its per-sample step small
+// enough to inline into the receive loop, where it runs for every sample of a call.
+type carrierDetect struct {
+	x1, y1  float64 // DC blocker state
+	power   float64 // mean square, time constant 2^carrierShift samples
+	onPow   float64
+	offPow  float64
+	level   float64 // while on: the carrier's level (peak hold, slow decay)
+	floor   float64 // while off: the noise floor (slow average)
+	present bool
+}
+
+func newCarrierDetect(onDBm0, offDBm0 float64) carrierDetect {
+	return carrierDetect{onPow: dsp.DBm0Power(onDBm0), offPow: dsp.DBm0Power(offDBm0)}
+}
+
+// Per sample, edge(meter(x)) reports whether the state must change (then call toggle). It is two
+// methods because one would exceed the compiler's inlining budget.
+
+// meter runs the DC blocker and the power meter.
+func (c *carrierDetect) meter(x float64) float64 {
+	y := x - c.x1 + 0.995*c.y1
+	c.x1, c.y1 = x, y
+	c.power += (y*y - c.power) * (1.0 / (1 << carrierShift))
+	return c.power
+}
+
+// edge tracks the carrier level or noise floor and tests the thresholds.
+func (c *carrierDetect) edge(p float64) bool {
+	if c.present {
+		c.level = max(p, c.level*(1-1.0/4096)) // peak hold with slow decay
+		return p < c.offPow || 10*p < c.level
+	}
+	c.floor += (p - c.floor) * (1.0 / 512)
+	return p > c.onPow && p > 4*c.floor
+}
+
+// toggle switches carrier on or off and returns the new state.
+func (c *carrierDetect) toggle() bool {
+	if c.present {
+		c.present = false
+		c.floor = c.power
+	} else {
+		c.present = true
+		c.level = c.power
+	}
+	return c.present
+}
+
+// Present reports the current state; Power the metered mean square.
+func (c *carrierDetect) Present() bool  { return c.present }
+func (c *carrierDetect) Power() float64 { return c.power }
+
+// Reset returns to "no carrier".
+func (c *carrierDetect) Reset() {
+	c.x1, c.y1, c.power, c.level, c.floor = 0, 0, 0, 0, 0
+	c.present = false
+}
+
+// piLoop is dsp.PI (proportional-integral loop filter with a bounded integrator) with the builtin
+// min/max, so its update inlines (math.Max/Min are calls).
+type piLoop struct {
+	Kp, Ki, Integ, Limit float64
+}
+
+// Update returns the correction for error e.
+func (l *piLoop) Update(e float64) float64 {
+	l.Integ += l.Ki * e
+	if l.Limit > 0 {
+		l.Integ = max(-l.Limit, min(l.Limit, l.Integ))
+	}
+	return l.Kp*e + l.Integ
+}

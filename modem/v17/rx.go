@@ -89,11 +89,11 @@ type Receiver struct {
 	sink   Sink
 	short  bool // the next training is expected to be short
 
-	cd     dsp.CarrierDetect
+	cd     carrierDetect
 	bb     *frontEnd
 	eq     *equalizer
 	ted    dsp.Gardner
-	timing dsp.PI
+	timing piLoop
 	vits   [4]*viterbi
 	vit    *viterbi
 
@@ -146,7 +146,7 @@ type Receiver struct {
 func NewReceiver(rate Rate, sink Sink) (*Receiver, error) {
 	r := &Receiver{
 		sink: sink,
-		cd:   dsp.NewCarrierDetect(carrierOnDBm0, carrierOffDBm0, carrierShift),
+		cd:   newCarrierDetect(carrierOnDBm0, carrierOffDBm0),
 		bb:   newFrontEnd(),
 		eq:   &equalizer{Mu: eqMu(eqDeltaFast)},
 	}
@@ -199,7 +199,7 @@ func (r *Receiver) reset() {
 		r.gain = r.saved.gain
 	}
 	r.ted.Reset()
-	r.timing = dsp.PI{}
+	r.timing = piLoop{}
 	r.half = false
 	r.powAvg = 0
 	r.holdoff = 0
@@ -215,20 +215,20 @@ func (r *Receiver) status(s Status) {
 func (r *Receiver) Receive(samples []int16) {
 	for _, s := range samples {
 		x := float64(s)
-		present, changed := r.cd.Put(x)
-		if changed {
-			if present {
+		if r.cd.edge(r.cd.meter(x)) {
+			if r.cd.toggle() {
 				r.carrierUp()
 			} else {
 				r.carrierDown()
 			}
 		}
+		present := r.cd.present
 		// Without carrier (or parked) the front end is not needed: carrier up resets it anyway.
 		if !present || r.stage == rxParked {
 			continue
 		}
-		if z, ok := r.bb.Put(x); ok {
-			r.halfBaud(z * complex(r.gain, 0))
+		if ph, due := r.bb.push(x); due {
+			r.halfBaud(r.bb.output(ph) * complex(r.gain, 0))
 		}
 	}
 }
@@ -329,7 +329,7 @@ func (r *Receiver) acquire(z complex128) {
 	prev := r.ago(0)
 	r.remember(z)
 	if r.count == 1 {
-		r.timing = dsp.PI{Kp: 0.4, Ki: 0.02, Limit: 0.05}
+		r.timing = piLoop{Kp: 0.4, Ki: 0.02, Limit: 0.05}
 	}
 	p := real(z)*imag(prev) - imag(z)*real(prev) // Im(z·conj(prev)), sign aside
 	q := real(z)*real(prev) + imag(z)*imag(prev)
