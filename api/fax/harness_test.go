@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,11 +37,22 @@ import (
 )
 
 // TestMain restarts the binary with OMP_THREAD_LIMIT=1: the webhook pipeline (jobs.New) needs an
-// OCR pool, and package ocr requires it before a pool starts.
+// OCR pool, and package ocr requires it before a pool starts. It also raises the default
+// -parallel: these tests mostly wait (on River, on real-time T.30 calls, on River's rescuer), and
+// go test's default of GOMAXPROCS would run them two at a time on the 2-core build machine.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		flag.Set("test.parallel", "8")
+	}
 	if err := ocr.ReexecSingleThreaded(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if url := os.Getenv(envCrashChild); url != "" {
+		crashChild(url) // never returns: the parent kills it
 	}
 	os.Exit(m.Run())
 }
@@ -176,12 +188,23 @@ type options struct {
 	allowLoopback bool             // the fileUrl client may fetch from 127.0.0.1 (the test's TLS server)
 	dialer        send.Dialer      // nil: the scripted dialer
 	now           func() time.Time // the pipeline's clock (page headers); nil: time.Now
+	dbURL         string           // a database from storetest.URL shared with another process; "": a new one
+	noStart       bool             // create the River client but do not start it (b.start)
+	rescueAfter   time.Duration    // River's RescueStuckJobsAfter; 0: River's default
+	callTimeout   time.Duration    // send.Config.CallTimeout (which also delays River's rescue)
 }
 
 func setup(t *testing.T, o options) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	st := storetest.New(t)
+	if o.dbURL != "" {
+		var err error
+		if st, err = store.Open(ctx, o.dbURL, store.Options{SecretKey: storetest.SecretKey, MaxConns: 8}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(st.Close)
+	}
 	b := &bundle{st: st, dialer: &scriptDialer{}, hooks: make(chan hook, 64)}
 
 	p, key, err := st.CreatePartner(ctx, store.NewPartner{Name: "Acme", Credits: o.credits, BillingEmail: "billing@acme.test"})
@@ -225,7 +248,7 @@ func setup(t *testing.T, o options) *bundle {
 	if o.dialer != nil {
 		dialer = o.dialer
 	}
-	b.svc, err = send.New(send.Config{Store: st, Events: pipe, Dialer: dialer, Policy: o.policy, Now: o.now,
+	b.svc, err = send.New(send.Config{Store: st, Events: pipe, Dialer: dialer, Policy: o.policy, Now: o.now, CallTimeout: o.callTimeout,
 		CancelPoll: 50 * time.Millisecond, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
@@ -239,19 +262,18 @@ func setup(t *testing.T, o options) *bundle {
 	for k, v := range b.svc.Queues() {
 		queues[k] = v
 	}
-	b.client, err = st.NewJobClient(&river.Config{Queues: queues, Workers: workers, Logger: logger,
-		FetchPollInterval: 50 * time.Millisecond, FetchCooldown: 10 * time.Millisecond})
+	cfg := &river.Config{Queues: queues, Workers: workers, Logger: logger,
+		FetchPollInterval: 50 * time.Millisecond, FetchCooldown: 10 * time.Millisecond}
+	if o.rescueAfter > 0 {
+		cfg.RescueStuckJobsAfter, cfg.JobTimeout = o.rescueAfter, o.rescueAfter/2
+	}
+	b.client, err = st.NewJobClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.client.Start(ctx); err != nil {
-		t.Fatal(err)
+	if !o.noStart {
+		b.start(t)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		b.client.Stop(ctx)
-	})
 
 	b.files = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b.fileMu.Lock()
@@ -287,6 +309,19 @@ func setup(t *testing.T, o options) *bundle {
 		}
 	}
 	return b
+}
+
+// start runs the River client (the workers) until the test ends.
+func (b *bundle) start(t *testing.T) {
+	t.Helper()
+	if err := b.client.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		b.client.Stop(ctx)
+	})
 }
 
 func (b *bundle) serveFile(f func(w http.ResponseWriter, r *http.Request)) {

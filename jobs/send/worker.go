@@ -22,8 +22,11 @@ type deliverWorker struct {
 }
 
 // Timeout: one attempt is bounded by CallTimeout; the margin covers rendering and the state writes.
+// River's rescuer also waits this long before it hands the job of a dead node to another (it
+// rescues a running job only after both RescueStuckJobsAfter and this timeout), so a call still in
+// progress is never placed twice.
 func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration {
-	return w.s.cfg.CallTimeout + 5*time.Minute
+	return w.s.cfg.CallTimeout + min(5*time.Minute, w.s.cfg.CallTimeout)
 }
 
 // fax is the row state the worker and Cancel act on, read under the row lock.
