@@ -382,17 +382,26 @@ func analyze(c *capture, o analyzeOptions, w io.Writer) error {
 			}
 		}
 	}
+	how := "on the SDP audio ports"
+	if o.port != 0 {
+		how = fmt.Sprintf("on port %d", o.port)
+	} else if len(audio) == 0 {
+		how = "found by content (no SDP audio in the capture)"
+	} else if len(audioOrder) == 0 {
+		// The SDP named other ports than the media used (NAT, a media relay): take the G.711 flows
+		// there are rather than none.
+		for _, k := range flowOrder {
+			if isRTP[k] {
+				audioOrder = append(audioOrder, k)
+			}
+		}
+		how = "found by content (none on the SDP audio ports)"
+	}
 	streams := rtpStreams(byFlow, audioOrder, laws)
 	if len(streams) > 0 {
 		n := 0
 		for _, s := range streams {
 			n += len(s.pkts) + s.duplicates + s.other
-		}
-		how := "on the SDP audio ports"
-		if o.port != 0 {
-			how = fmt.Sprintf("on port %d", o.port)
-		} else if len(audio) == 0 {
-			how = "found by content (no SDP audio in the capture)"
 		}
 		fmt.Fprintf(w, "\naudio: %d RTP packets in %d G.711 streams %s\n", n, len(streams), how)
 	}

@@ -648,3 +648,24 @@ func BenchmarkAnalyzeG711(b *testing.B) {
 		}
 	}
 }
+
+// An SDP that names other ports than the media uses (NAT, a media relay): the G.711 flows are still
+// found, by content.
+func TestAnalyzeSDPElsewhere(t *testing.T) {
+	t.Parallel()
+	c, err := readCapture(asteriskPrefix + "CUSTOMER_G711U.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdp := audioSDP(hostPort{net.IPv4(10, 0, 0, 1), 4000}, 0, g711.MuLaw)
+	invite := fmt.Sprintf("INVITE sip:fax@10.0.0.2 SIP/2.0\r\nCSeq: 1 INVITE\r\nContent-Length: %d\r\n\r\n%s", len(sdp), sdp)
+	c.udp = append([]udpPacket{{src: c.udp[0].src, dst: c.udp[0].dst, payload: []byte(invite)}}, c.udp...)
+	var out bytes.Buffer
+	if err := analyze(c, analyzeOptions{outDir: t.TempDir(), version: -1}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "800 RTP packets in 2 G.711 streams found by content (none on the SDP audio ports)") ||
+		!strings.Contains(out.String(), "B DIS rx V.29+V.27ter") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
