@@ -209,8 +209,8 @@ func (f *frontEnd) push(x float64) (ph uint32, due bool) {
 }
 
 // carrierDetect is dsp.CarrierDetect (brief §3.5 item 1: a DC-blocked power meter with absolute
-// and relative hysteresis; see there for the thresholds' reasons) with its per-sample step small
-// enough to inline into the receive loop, where it runs for every sample of a call.
+// and relative hysteresis; see there for the thresholds' reasons), its per-sample step written into
+// the receive loop, where it runs for every sample of a call.
 type carrierDetect struct {
 	x1, y1  float64 // DC blocker state
 	power   float64 // mean square, time constant 2^carrierShift samples
@@ -225,26 +225,12 @@ func newCarrierDetect(onDBm0, offDBm0 float64) carrierDetect {
 	return carrierDetect{onPow: dsp.DBm0Power(onDBm0), offPow: dsp.DBm0Power(offDBm0)}
 }
 
-// Per sample, edge(meter(x)) reports whether the state must change (then call toggle). It is two
-// methods because one would exceed the compiler's inlining budget.
-
-// meter runs the DC blocker and the power meter.
-func (c *carrierDetect) meter(x float64) float64 {
-	y := x - c.x1 + 0.995*c.y1
-	c.x1, c.y1 = x, y
-	c.power += (y*y - c.power) * (1.0 / (1 << carrierShift))
-	return c.power
-}
-
-// edge tracks the carrier level or noise floor and tests the thresholds.
-func (c *carrierDetect) edge(p float64) bool {
-	if c.present {
-		c.level = max(p, c.level*(1-1.0/4096)) // peak hold with slow decay
-		return p < c.offPow || 10*p < c.level
-	}
-	c.floor += (p - c.floor) * (1.0 / 512)
-	return p > c.onPow && p > 4*c.floor
-}
+// The per-sample update runs in Receiver.Receive, on locals (see there). Its constants:
+const (
+	cdAlpha = 1.0 / (1 << carrierShift) // power meter, time constant 2^carrierShift samples
+	cdDecay = 1 - 1.0/4096              // peak hold decay of the carrier level
+	cdFloor = 1.0 / 512                 // noise floor averaging
+)
 
 // toggle switches carrier on or off and returns the new state.
 func (c *carrierDetect) toggle() bool {

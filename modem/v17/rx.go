@@ -213,24 +213,44 @@ func (r *Receiver) status(s Status) {
 
 // Receive demodulates a block of 8 kHz linear samples (normally 160, 20 ms). It never allocates.
 func (r *Receiver) Receive(samples []int16) {
+	// The carrier detector runs on every sample, so its state is kept in locals for the block
+	// (registers: a struct's fields would go through memory on every recurrence) and written back
+	// before anything can read it. The recurrences are written as a·p + b·x so each sample waits on
+	// one multiply and one add of the previous one.
+	c := &r.cd
+	x1, y1, pw, level, floor := c.x1, c.y1, c.power, c.level, c.floor
 	for _, s := range samples {
 		x := float64(s)
-		if r.cd.edge(r.cd.meter(x)) {
-			if r.cd.toggle() {
+		y := x - x1 + 0.995*y1 // DC blocker
+		x1, y1 = x, y
+		pw = pw*(1-cdAlpha) + y*y*cdAlpha
+		var edge bool
+		if c.present {
+			level = max(pw, level*cdDecay)
+			edge = pw < c.offPow || 10*pw < level
+		} else {
+			floor = floor*(1-cdFloor) + pw*cdFloor
+			edge = pw > c.onPow && pw > 4*floor
+		}
+		if edge {
+			c.x1, c.y1, c.power, c.level, c.floor = x1, y1, pw, level, floor
+			if c.toggle() {
 				r.carrierUp()
 			} else {
 				r.carrierDown()
 			}
+			level, floor = c.level, c.floor
 		}
-		present := r.cd.present
 		// Without carrier (or parked) the front end is not needed: carrier up resets it anyway.
-		if !present || r.stage == rxParked {
+		if !c.present || r.stage == rxParked {
 			continue
 		}
 		if ph, due := r.bb.push(x); due {
+			c.power = pw // the sink may ask for SignalDBm0
 			r.halfBaud(r.bb.output(ph) * complex(r.gain, 0))
 		}
 	}
+	c.x1, c.y1, c.power, c.level, c.floor = x1, y1, pw, level, floor
 }
 
 // FillIn tells the receiver that n samples were lost (a missing packet at playout time, brief §3.1):

@@ -364,7 +364,7 @@ func (t *nearTable) lookupLattice(points []complex128, z complex128, dist *[8]in
 		if l != latticeNone {
 			key = int64((ddx[kx]+ddy[ky])*metricScale)<<8 | int64(l)
 		} else {
-			key = t.subsetNearest(points, z, s)
+			key = t.subsetNearest(points, zr, zi, fx, fy, s)
 		}
 		dist[s], best[s] = key>>8, uint8(key)
 		overall = bmin(overall, key)
@@ -372,16 +372,21 @@ func (t *nearTable) lookupLattice(points []complex128, z complex128, dist *[8]in
 	return int(overall & 0xff)
 }
 
-// subsetNearest searches the cell's candidate list of subset s, returning the key lookup uses.
-func (t *nearTable) subsetNearest(points []complex128, z complex128, s int) int64 {
-	cx := min(nearCells-1, max(0, int(math.Floor(real(z)))-nearLo))
-	cy := min(nearCells-1, max(0, int(math.Floor(imag(z)))-nearLo))
+// subsetNearest searches the candidate list of subset s in the cell holding (zr, zi), whose floors
+// are fx, fy, returning the key lookup uses (z is clamped, so no distance needs capping).
+func (t *nearTable) subsetNearest(points []complex128, zr, zi float64, fx, fy, s int) int64 {
+	cx := min(nearCells-1, max(0, fx-nearLo))
+	cy := min(nearCells-1, max(0, fy-nearLo))
+	cell := cx*nearCells + cy
+	list := t.cand[cell*8+s][:]
+	if !t.long[cell] {
+		list = list[:2]
+	}
 	key := int64(1) << 62
-	for _, l := range t.cand[(cx*nearCells+cy)*8+s] {
+	for _, l := range list {
 		p := points[l]
-		dr, di := real(z)-real(p), imag(z)-imag(p)
-		d := min(maxBranchCost, dr*dr+di*di)
-		key = bmin(key, int64(d*metricScale)<<8|int64(l))
+		dr, di := zr-real(p), zi-imag(p)
+		key = bmin(key, int64((dr*dr+di*di)*metricScale)<<8|int64(l))
 	}
 	return key
 }
