@@ -397,14 +397,16 @@ func (e *Encoder) code2D() {
 	w := e.width
 	a0 := int32(-1)
 	i, j := 0, 0
+	b1, b2 := ref[0], ref[1]
 	for a0 < w {
-		a1, b1, b2 := cur[j], ref[i], ref[i+1]
+		a1 := cur[j]
 		// The reference line's changes are strictly increasing (they come from pixels), so after
 		// pass mode (a0 = b2) and V0 (a0 = b1) the next element is already the new b1.
 		if b2 < a1 {
 			acc, n, o = putBits(acc, n, buf, o, 0b0001, 4) // pass
 			a0 = b2
 			i += 2
+			b1, b2 = ref[i], ref[i+1]
 			continue
 		}
 		if a1 == b1 {
@@ -415,6 +417,7 @@ func (e *Encoder) code2D() {
 			a0 = a1
 			j++
 			i++
+			b1, b2 = b2, ref[i+1]
 			continue
 		}
 		if d := a1 - b1; d >= -3 && d <= 3 {
@@ -445,6 +448,7 @@ func (e *Encoder) code2D() {
 		for ref[i] <= a0 {
 			i += 2
 		}
+		b1, b2 = ref[i], ref[i+1]
 	}
 	e.acc, e.nacc, e.out = acc, n, buf[:o]
 }
