@@ -85,8 +85,11 @@ func (DeliverArgs) Kind() string { return "send_deliver" }
 // deliverOpts: River's own retries cover a node dying or an error writing the state (the attempt
 // is then recorded as interrupted and the unconfirmed pages are sent again), not the line's
 // failures, which the redial policy handles.
+//
+// The job is unique by its args: one delivery job per fax, so two nodes can never dial one fax at
+// once (the claim would take a live call for a dead one).
 func deliverOpts() *river.InsertOpts {
-	return &river.InsertOpts{Queue: QueueSend, MaxAttempts: 5}
+	return &river.InsertOpts{Queue: QueueSend, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
 // Submit counts the pages, prices them, and in one transaction holds the credits, stores the PDF

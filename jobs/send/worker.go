@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/faxseal/faxseal/g3"
 	"github.com/faxseal/faxseal/jobs"
@@ -57,7 +58,39 @@ func lockFax(ctx context.Context, tx *store.Tx, id string) (fax, error) {
 // errCanceledByPartner is the cause of the call context when DELETE asked for the fax to stop.
 var errCanceledByPartner = errors.New("send: canceled by the partner")
 
-func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (err error) {
+	defer func() {
+		var snooze *rivertype.JobSnoozeError
+		if err != nil && job.Attempt >= job.MaxAttempts && !errors.As(err, &snooze) {
+			// River will not run this job again: end the fax rather than leave its credits held.
+			if gerr := w.s.giveUp(context.WithoutCancel(ctx), job.Args.FaxID, err); gerr != nil {
+				w.s.log.Error("send: could not fail the fax after its last attempt", "fax", job.Args.FaxID, "err", gerr)
+			}
+		}
+	}()
+	return w.work(ctx, job)
+}
+
+// giveUp fails a fax whose job has run out of River attempts: the open attempt is closed, the
+// confirmed pages are charged and the rest refunded.
+func (s *Service) giveUp(ctx context.Context, id string, cause error) error {
+	return s.st.WithTx(ctx, func(tx *store.Tx) error {
+		f, err := lockFax(ctx, tx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil || f.phase == "done" {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE send_attempts SET ended_at = $2, outcome = 'failed', error = $3
+			WHERE fax_id = $1 AND ended_at IS NULL`, f.id, s.now(), cause.Error()); err != nil {
+			return err
+		}
+		return s.settle(ctx, tx, f, webhook.FailureFailed)
+	})
+}
+
+func (w *deliverWorker) work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	s := w.s
 	var f fax
 	var attempt int
@@ -145,7 +178,7 @@ func (w *deliverWorker) call(ctx context.Context, f fax, attempt int) (Result, e
 		return Result{}, err
 	}
 	if file.Data == nil {
-		return Result{}, errors.New("send: the document was purged")
+		return Result{}, &render.Error{Code: render.CodeFailed, Message: "the document was purged before it could be sent"}
 	}
 	hdr := &render.Header{Time: s.now(), From: f.from, Name: s.cfg.SenderName, To: f.to}
 	doc, err := render.Render(ctx, file.Data, render.Options{Header: hdr, Limits: s.cfg.Limits, Pdftoppm: s.cfg.Pdftoppm})
