@@ -66,8 +66,8 @@ func bmin(a, b int64) int64 {
 }
 
 // Branch costs are squared distances scaled to integers (1/256 of a grid unit squared is far below
-// the noise), capped so the path metrics can never overflow: with the renormalisation in step they
-// stay within a few branch costs of zero.
+// the noise), capped so the path metrics can never overflow: with the renormalisation in step (once
+// per trace-back block) they stay within a few dozen branch costs of zero.
 const (
 	metricScale   = 256
 	maxBranchCost = 1 << 12
@@ -124,23 +124,28 @@ func (v *viterbi) step(dist *[8]int64, best *[8]uint8) []uint8 {
 		acs(m1+d3, m3+d1, m5+d5, m7+d7),
 	}
 	prev, label := &v.prev[v.pos], &v.label[v.pos]
-	minMetric := int64(1) << 62
 	for t, c := range next {
 		br := c & 3
 		prev[t] = uint8(2*br) | uint8(t>>2)
 		label[t] = best[intoSubset[t][br]&7]
-		minMetric = bmin(minMetric, c>>2<<3|int64(t))
-	}
-	bestState := int(minMetric & 7)
-	minMetric >>= 3
-	// Keep the metrics small: only their differences matter.
-	for t, c := range next {
-		m[t] = c>>2 - minMetric
+		m[t] = c >> 2
 	}
 	v.n++
 	// The first block is due when the oldest symbol is tracebackDepth+traceBlock-2 back.
 	if k := v.n - (tracebackDepth + traceBlock - 1); k < 0 || k%traceBlock != 0 {
 		return nil
+	}
+	// The best state starts the trace-back. Only the metrics' differences matter, so they are
+	// renormalised here too, once a block: between two blocks they grow by at most traceBlock
+	// capped branch costs, far inside the 2^60 the packing allows.
+	minMetric := int64(1) << 62
+	for t := range trellisStates {
+		minMetric = bmin(minMetric, m[t]<<3|int64(t))
+	}
+	bestState := int(minMetric & 7)
+	minMetric >>= 3
+	for t := range trellisStates {
+		m[t] -= minMetric
 	}
 	// Trace the best path back tracebackDepth-1 symbols, then collect the traceBlock decisions
 	// before that, newest last.
