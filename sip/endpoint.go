@@ -438,6 +438,10 @@ func (e *Endpoint) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 func (e *Endpoint) onUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	// RFC 4028 §7.4 refresh by UPDATE without a body. An UPDATE carrying an offer would change
 	// media mid-fax; we refuse it and keep the session (RFC 3311 §5.2: 488).
+	if !wellFormed(req) {
+		respond(tx, req, 400, "Bad Request")
+		return
+	}
 	c := e.lookupRequest(req)
 	if c == nil {
 		respond(tx, req, 481, "Call/Transaction Does Not Exist")
@@ -453,6 +457,10 @@ func (e *Endpoint) onUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 }
 
 func (e *Endpoint) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if !wellFormed(req) {
+		respond(tx, req, 400, "Bad Request")
+		return
+	}
 	c := e.lookupRequest(req)
 	if c == nil {
 		respond(tx, req, 481, "Call/Transaction Does Not Exist")
@@ -472,6 +480,9 @@ func (e *Endpoint) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 }
 
 func (e *Endpoint) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if !wellFormed(req) {
+		return
+	}
 	c := e.lookupRequest(req)
 	if c == nil {
 		return // ACK for a non-2xx is absorbed by the INVITE transaction; stray ones are dropped

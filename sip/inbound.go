@@ -11,7 +11,17 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 )
 
+// wellFormed checks the headers every handler relies on (RFC 3261 §8.1.1: To, From, CSeq,
+// Call-ID, Via are mandatory); sipgo's parser does not insist on all of them.
+func wellFormed(req *sipmsg.Request) bool {
+	return req.To() != nil && req.From() != nil && req.CSeq() != nil && req.CallID() != nil && req.Via() != nil
+}
+
 func (e *Endpoint) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if !wellFormed(req) {
+		respond(tx, req, 400, "Bad Request")
+		return
+	}
 	if to := req.To(); to != nil && to.Params.Has("tag") {
 		e.onReinvite(req, tx)
 		return

@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -90,5 +91,63 @@ func TestTLSListenerAnswersOptions(t *testing.T) {
 	}
 	if !allow {
 		t.Fatal("no Allow header with INVITE")
+	}
+}
+
+// TestMalformedRequestsKeepServing throws broken requests at the UDP listener (no CSeq, no tags,
+// bad SDP, garbage) and checks it still answers OPTIONS and holds no call or port.
+func TestMalformedRequestsKeepServing(t *testing.T) {
+	t.Parallel()
+	lo, hi := testMediaRange()
+	cfg := &Config{Listen: []Listener{{Transport: "udp", Address: "127.0.0.1:0"}}, PublicAddress: "127.0.0.1",
+		Media: MediaConfig{PortMin: lo, PortMax: hi}, Trunks: []Trunk{{Name: "t", Address: "127.0.0.1:9", InboundCIDRs: []string{"127.0.0.1/32"}}}}
+	ep, err := NewEndpoint(cfg, Options{Router: testRouter, Handler: func(*Call, any) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := ep.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Close()
+	conn, err := net.Dial("udp4", ep.Addr("udp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	via := "Via: SIP/2.0/UDP " + conn.LocalAddr().String() + ";branch=z9hG4bK-"
+	req := func(method, branch, extra, body string) string {
+		return method + " sip:+15551230001@127.0.0.1 SIP/2.0\r\n" + via + branch + "\r\n" + extra +
+			"Max-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	}
+	hdrs := "From: <sip:a@127.0.0.1>;tag=x\r\nTo: <sip:+15551230001@127.0.0.1>\r\nCall-ID: bad-1\r\n"
+	for _, m := range []string{
+		"\x00\x01garbage\r\n\r\n",
+		req("INVITE", "1", hdrs, "v=0\r\n"),                      // no CSeq
+		req("INVITE", "2", hdrs+"CSeq: 1 INVITE\r\n", "m=x\r\n"), // no Contact, broken SDP
+		req("INVITE", "3", hdrs+"CSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1>\r\n", "v=0\r\nm=audio 99999 RTP/AVP 0\r\n"),
+		req("BYE", "4", hdrs+"CSeq: 2 BYE\r\n", ""),
+		req("ACK", "5", "From: <sip:a@127.0.0.1>\r\n", ""),
+	} {
+		conn.Write([]byte(m))
+	}
+	conn.Write([]byte(req("OPTIONS", "6", "From: <sip:a@127.0.0.1>;tag=y\r\nTo: <sip:f@127.0.0.1>\r\nCall-ID: ok-1\r\nCSeq: 1 OPTIONS\r\n", "")))
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4096)
+	for {
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no answer to OPTIONS: %v", err)
+		}
+		if strings.Contains(string(buf[:n]), "CSeq: 1 OPTIONS") {
+			if !strings.HasPrefix(string(buf[:n]), "SIP/2.0 200") {
+				t.Fatalf("OPTIONS answered %q", string(buf[:n])[:30])
+			}
+			break
+		}
+	}
+	if ep.ActiveCalls() != 0 || ep.Ports().InUse() != 0 {
+		t.Fatalf("%d calls, %d ports after malformed input", ep.ActiveCalls(), ep.Ports().InUse())
 	}
 }
