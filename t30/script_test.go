@@ -193,13 +193,14 @@ func TestScriptNoResponseToDCS(t *testing.T) {
 	}
 }
 
-// A response heard with a bad FCS after each of the three DCS+TCF means
-// the receiver trains (it answered) and V.21 reception is what fails: no
-// fallback to a slower modem, DCN after the third try (TSB-85 MTGX07).
+// A response heard with a bad FCS after every DCS+TCF means the receiver
+// trains (it answered) and V.21 reception is what fails: no fallback to a
+// slower modem, and the unreadable answers do not count toward the three
+// unanswered tries (giveUp), so DCS+TCF goes out six times, then DCN.
 func TestScriptGarbledResponseToDCS(t *testing.T) {
 	sc := newScript(t, Send, true, nil)
 	sc.frame(disV17)
-	for try := 0; try < 3; try++ {
+	for try := 0; try < maxTriesHeard; try++ {
 		if try > 0 {
 			sc.after(dcsAnswerWait)
 		}
@@ -209,6 +210,49 @@ func TestScriptGarbledResponseToDCS(t *testing.T) {
 	sc.after(dcsAnswerWait + flaggedExtension)
 	sc.expect("DCN")
 	sc.code(NoResponseDCS)
+}
+
+// A post-page command whose answers arrive unreadable is repeated until
+// the answer is read (here at the fifth try), not dropped after three; a
+// silent try still counts, and three silent ones end the call (MTGX08).
+func TestScriptGarbledResponseToMPS(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		answers string // per try: g = garbled answer, s = silence, m = MCF
+		want    Code
+	}{
+		{"garbled then MCF", "ggsgm", OK},
+		{"three silent", "gsgss", NoResponsePostPage},
+		{"backstop", "gggggg", NoResponsePostPage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := newScript(t, Send, true, func(c *Config) { c.DisableECM = true })
+			sc.doc.pages = 1
+			sc.frame(disV17)
+			sc.expect("DCS TCF(14400)")
+			sc.frame("FF C8 21") // CFR
+			sc.expect("page EOP")
+			for i, a := range tc.answers {
+				if i > 0 {
+					sc.after(DefaultT4 + flaggedExtension)
+					sc.expect("EOP")
+				}
+				switch a {
+				case 'g':
+					sc.raw([]byte{0xFF, 0x13, 0x8C ^ 0x5A}, false)
+				case 'm':
+					sc.frame("FF C8 31") // MCF
+				}
+			}
+			if tc.want == OK {
+				sc.expect("DCN")
+			} else {
+				sc.after(DefaultT4 + flaggedExtension)
+				sc.expect("DCN")
+			}
+			sc.code(tc.want)
+		})
+	}
 }
 
 // MTGN09 / MTGX12: DIS repeated after our DCS means the peer missed it:

@@ -113,7 +113,7 @@ func (s *Session) sendDCS() {
 	}
 	s.cmdTries = 0
 	s.cmdFail, s.cmdWhat = NoResponseDCS, "DCS+TCF"
-	s.dcsSilent = false
+	s.cmdSilent = 0
 	s.repeatDCS()
 }
 
@@ -124,7 +124,7 @@ func tcfOctets(rate int) int {
 
 func (s *Session) repeatDCS() {
 	s.cmdTries++
-	s.dcsHeard = false
+	s.cmdHeard = false
 	s.enter(stTxTCF)
 	for i, tx := range s.cmd {
 		var done func()
@@ -227,8 +227,7 @@ func (s *Session) retryDCS(why string) {
 		return
 	}
 	sp := s.speeds[s.speedIdx]
-	s.noResponse = append(s.noResponse, fmt.Sprintf("%v %d", sp.mod, sp.rate))
-	if next, ok := s.nextModem(); ok && why == noResponse && s.dcsSilent {
+	if next, ok := s.nextModem(); ok && why == noResponse && s.cmdSilent > 0 {
 		// Three tries of DCS+TCF at this modem, and at least one drew no
 		// signal at all: a receiver that trained but judged TCF bad
 		// answers FTT, so silence means it did not train (on a lossy audio
@@ -241,11 +240,17 @@ func (s *Session) retryDCS(why string) {
 		// command). Responses heard with a bad FCS every time mean the
 		// receiver trains and our V.21 reception is the trouble, which a
 		// slower fast modem does not cure.
+		s.noResponse = append(s.noResponse, fmt.Sprintf("%v %d", sp.mod, sp.rate))
 		s.speedIdx = next
 		s.res.Retrains++
 		s.sendDCS()
 		return
 	}
+	if !s.giveUp(why) {
+		s.repeatDCS() // unreadable answers: the receiver is there (giveUp)
+		return
+	}
+	s.noResponse = append(s.noResponse, fmt.Sprintf("%v %d", sp.mod, sp.rate))
 	s.sendDCN(NoResponseDCS, fmt.Sprintf("%d × DCS+TCF %s at %s", s.cmdTries, why, strings.Join(s.noResponse, ", ")))
 }
 
@@ -315,7 +320,7 @@ func (s *Session) afterImage(next state, cmd []byte, what string) {
 	}
 	s.enter(next)
 	s.cmd = []Tx{{Kind: TxSilence, Duration: gapSilence}, v21Burst(cmd)}
-	s.cmdTries = 1
+	s.cmdTries, s.cmdSilent, s.cmdHeard = 1, 0, false
 	s.cmdFail, s.cmdWhat = NoResponsePostPage, what
 	s.transmit(s.cmd[0], next, nil)
 	s.transmit(s.cmd[1], next, s.armT4)

@@ -13,6 +13,7 @@ const (
 	cedDuration    = 3 * time.Second // 2.6-4.0 s
 	tcfDuration    = 1500 * time.Millisecond
 	maxCommandTry  = 3 // T.30 §5.4.3.1 note, DEFAULT_MAX_COMMAND_TRIES
+	maxTriesHeard  = 6 // with unreadable answers (giveUp)
 	pprLimit       = 4 // T.30 §A.4.4: CTC or EOR after the fourth PPR
 	maxFramesBlock = 256
 	rcpCount       = 3
@@ -212,12 +213,12 @@ type Session struct {
 	rxBlockPage, rxBlockNum int
 	rxBlockFrames           int
 
-	// Sender: the modems at which DCS+TCF went unanswered three times;
-	// whether the peer's V.21 was heard at all since the last DCS+TCF, and
-	// whether a try at the current modem drew no signal at all.
+	// The modems at which DCS+TCF went unanswered three times; whether
+	// the peer's V.21 was heard at all since the command was last sent,
+	// and how many tries of it drew no signal at all.
 	noResponse []string
-	dcsHeard   bool
-	dcsSilent  bool
+	cmdHeard   bool
+	cmdSilent  int
 	dcsDoneAt  time.Duration // when our last DCS burst had been sent
 }
 
@@ -402,8 +403,8 @@ func (s *Session) Handle(now time.Duration, ev Event) {
 // altogether: the sender is alive and repeating, and three tries of a
 // command at T4 spacing outlast a single T2.
 func (s *Session) v21Flags() {
-	if s.state == stTxDCS {
-		s.dcsHeard = true // a response came, even if we cannot read it
+	if s.timer == timerT4 || s.state == stTxDCS {
+		s.cmdHeard = true // a response came, even if we cannot read it
 	}
 	switch s.timer {
 	case timerT2:
@@ -471,13 +472,14 @@ func v21Burst(frames ...[]byte) Tx {
 // times, then the session fails with fail (T.30 §5.4.3.1).
 func (s *Session) sendCommand(fail Code, what string, frames ...[]byte) {
 	s.cmd = []Tx{{Kind: TxSilence, Duration: gapSilence}, v21Burst(frames...)}
-	s.cmdTries = 0
+	s.cmdTries, s.cmdSilent = 0, 0
 	s.cmdFail, s.cmdWhat = fail, what
 	s.repeatCommand()
 }
 
 func (s *Session) repeatCommand() {
 	s.cmdTries++
+	s.cmdHeard = false
 	st := s.state
 	for i, tx := range s.cmd {
 		var done func()
@@ -490,9 +492,9 @@ func (s *Session) repeatCommand() {
 
 func (s *Session) armT4() { s.startTimer(timerT4, s.cfg.Timers.T4) }
 
-// retryCommand repeats the last command or gives up after three tries.
+// retryCommand repeats the last command or gives up (giveUp).
 func (s *Session) retryCommand(why string) {
-	if s.cmdTries >= maxCommandTry {
+	if s.giveUp(why) {
 		s.sendDCN(s.cmdFail, fmt.Sprintf("%d × %s %s", s.cmdTries, s.cmdWhat, why))
 		return
 	}
@@ -589,9 +591,27 @@ func (s *Session) finish(code Code, detail string) {
 	}
 }
 
+// giveUp reports whether a command that drew why (noResponse or a CRP)
+// has been tried often enough. T.30 §5.4.3.1 allows three tries; a try
+// whose response arrived unreadable (flags or a frame with a bad FCS: the
+// peer is alive and answering, a lost packet hit its frame) is not an
+// unanswered one, so it does not count toward the three, up to a backstop
+// of maxTriesHeard tries in all (spandsp's current MAX_COMMAND_TRIES).
+// Three silent tries (TSB-85 MTGX07-10) or three CRP (MTGX13-16) still end
+// the call.
+func (s *Session) giveUp(why string) bool {
+	if why != noResponse {
+		return s.cmdTries >= maxCommandTry
+	}
+	return s.cmdSilent >= maxCommandTry || s.cmdTries >= maxTriesHeard
+}
+
 func (s *Session) timerExpired(k timerKind) {
 	switch k {
 	case timerT4:
+		if !s.cmdHeard {
+			s.cmdSilent++
+		}
 		switch s.state {
 		case stWaitDCS:
 			// The answering side repeats DIS until T1 (T.30 §5.3.2.1);
@@ -599,12 +619,9 @@ func (s *Session) timerExpired(k timerKind) {
 			s.cmdTries = 0
 			s.repeatCommand()
 		case stTxDCS:
-			if !s.dcsHeard {
-				s.dcsSilent = true
-			}
 			s.retryDCS(noResponse)
 		default:
-			s.retryCommand("without response")
+			s.retryCommand(noResponse)
 		}
 	case timerT2:
 		switch s.state {
@@ -677,8 +694,8 @@ func (s *Session) rxHDLC(ev Event) {
 	f, err := ParseFrame(ev.Frame)
 	if err != nil {
 		s.traceFrame(Received, V21, ev.Frame, false, err.Error())
-		if s.state == stTxDCS {
-			s.dcsHeard = true
+		if s.timer == timerT4 || s.state == stTxDCS {
+			s.cmdHeard = true
 		}
 		return
 	}
