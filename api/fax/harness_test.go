@@ -43,7 +43,7 @@ import (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" || f.Name == "test.fuzz" }) // fuzz workers: one per core
 	if !set {
 		flag.Set("test.parallel", "8")
 	}
