@@ -133,10 +133,16 @@ func (s *Session) gotDCS(f Frame) {
 	if !d.ECM {
 		s.format.MinRowBits = d.BitRate * d.MinScanTime / 1000
 	}
-	s.rxFrameSize = 256
+	size := 256
 	if d.Frame64 {
-		s.rxFrameSize = 64
+		size = 64
 	}
+	if size != s.rxFrameSize {
+		// Frames held from before (a DCS repeated in phase C) were cut
+		// at the old size and cannot join a block at the new one.
+		s.clearBlock()
+	}
+	s.rxFrameSize = size
 	s.enter(stRxTCF)
 	s.tcfRun, s.tcfBest, s.tcfBytes = 0, 0, 0
 	s.rxTrained = false

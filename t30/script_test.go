@@ -664,3 +664,49 @@ func TestCancelBeforeStart(t *testing.T) {
 		t.Error("started after cancel")
 	}
 }
+
+// A DCS repeated in phase C that changes the ECM frame size (256 -> 64)
+// drops the frames held from before it: they were cut at the old size and
+// would corrupt the block (T.4 Annex A: one frame size per block).
+func TestScriptDCSChangesFrameSize(t *testing.T) {
+	sc := newScript(t, Receive, false, nil)
+	sc.expect("DIS")
+	d := Settings{Receive: true, Modulation: V17, BitRate: 9600, Resolution: Fine, Compression: MMR, Width: WidthA4, ECM: true}
+	sc.raw(AppendFrame(nil, FCFDCS, true, true, d.Encode()...), true)
+	sc.fast(V17, 9600, make([]byte, 1800))
+	sc.expect("CFR")
+	page := make([]byte, 300)
+	for i := range page {
+		page[i] = byte(i * 3)
+	}
+	// One 256-octet frame of a burst, then the sender starts phase B again.
+	sc.ev(Event{Kind: EventTrained, Modulation: V17, BitRate: 9600})
+	fr := AppendFrame(nil, FCFFCD, false, false, 0)
+	sc.ev(Event{Kind: EventHDLC, Modulation: V17, BitRate: 9600, Frame: append(fr, page[:256]...), FCSOK: true})
+	sc.ev(Event{Kind: EventCarrierDown, Modulation: V17, BitRate: 9600})
+	d.Frame64 = true
+	sc.raw(AppendFrame(nil, FCFDCS, true, true, d.Encode()...), true)
+	sc.fast(V17, 9600, make([]byte, 1800))
+	sc.expect("CFR")
+	// The block again in 64-octet frames, frame 0 lost this time.
+	sc.ev(Event{Kind: EventTrained, Modulation: V17, BitRate: 9600})
+	for i := 1; i*64 < len(page); i++ {
+		fr := AppendFrame(nil, FCFFCD, false, false, byte(i))
+		sc.ev(Event{Kind: EventHDLC, Modulation: V17, BitRate: 9600, Frame: append(fr, page[i*64:min((i+1)*64, len(page))]...), FCSOK: true})
+	}
+	sc.ev(Event{Kind: EventCarrierDown, Modulation: V17, BitRate: 9600})
+	pps := AppendFrame(nil, FCFPPS, true, true, byte(FCFEOP)|1, 0, 0, 4)
+	sc.raw(pps, true)
+	sc.expect("PPR") // frame 0 is missing, not taken from the 256-octet copy
+	sc.ev(Event{Kind: EventTrained, Modulation: V17, BitRate: 9600})
+	fr = AppendFrame(nil, FCFFCD, false, false, 0)
+	sc.ev(Event{Kind: EventHDLC, Modulation: V17, BitRate: 9600, Frame: append(fr, page[:64]...), FCSOK: true})
+	sc.ev(Event{Kind: EventCarrierDown, Modulation: V17, BitRate: 9600})
+	sc.raw(pps, true)
+	sc.expect("MCF")
+	sc.frame(dcnFromTX)
+	sc.code(OK)
+	if len(sc.sink.kept) != 1 || string(sc.sink.kept[0]) != string(page) {
+		t.Errorf("kept %d pages, page intact: %v", len(sc.sink.kept), len(sc.sink.kept) == 1 && string(sc.sink.kept[0]) == string(page))
+	}
+}
