@@ -116,11 +116,14 @@ type pendingTx struct {
 //     by either side on failure.
 //
 // Repetition (§5.4.3): a command without response is sent again after T4,
-// three times in all, then DCN; CRP counts as a try. DCS+TCF is the
-// exception: after three silent tries at one modem the sender moves to the
-// next slower modem (V.17, V.29, V.27ter), whose training may survive where
-// the faster one's did not, and sends DCN only when the slowest modem got
-// no answer either (three tries each). A command heard again
+// three times in all, then DCN; CRP counts as a try. A try whose answer
+// arrived unreadable (bad FCS) is not unanswered and does not count, up to
+// six tries in all. DCS+TCF is repeated no earlier than 8 s after the DCS,
+// so that a receiver that missed TCF answers FTT at its T2 first; after
+// three tries at one modem of which one drew no signal at all the sender
+// moves to the next slower modem (V.17, V.29, V.27ter), whose training may
+// survive where the faster one's did not, and sends DCN only when the
+// slowest modem got no answer either. A command heard again
 // means our response was lost: the response is repeated. Frames with a bad
 // FCS are never acted on (TSB-85 MRGN17), echoes of our own frames and
 // frames we cannot parse are ignored, and a copy of a frame we are still
@@ -468,8 +471,9 @@ func v21Burst(frames ...[]byte) Tx {
 }
 
 // sendCommand sends a command burst (after the turnaround gap) and arms T4
-// when it has gone out; on T4 expiry or CRP it is repeated up to three
-// times, then the session fails with fail (T.30 §5.4.3.1).
+// when it has gone out; on T4 expiry or CRP it is repeated until giveUp
+// says enough (three tries, T.30 §5.4.3.1), then the session fails with
+// fail.
 func (s *Session) sendCommand(fail Code, what string, frames ...[]byte) {
 	s.cmd = []Tx{{Kind: TxSilence, Duration: gapSilence}, v21Burst(frames...)}
 	s.cmdTries, s.cmdSilent = 0, 0
