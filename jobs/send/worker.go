@@ -346,6 +346,8 @@ func (s *Service) finish(ctx context.Context, f0 fax, attempt int, res Result, c
 			return err
 		}
 		f.confirmed = confirmed
+		s.log.Info("send: attempt ended", "fax", f.id, "attempt", attempt, "outcome", outcome.String(),
+			"confirmed", confirmed, "pages", f.pages, "sip_status", res.SIPStatus, "transport", res.Transport, "err", errText)
 		if f.phase == "done" {
 			return nil
 		}
@@ -394,6 +396,7 @@ func (s *Service) settle(ctx context.Context, tx *store.Tx, f fax, reason string
 			return fmt.Errorf("send: refund %s: %w", f.id, err)
 		}
 	}
+	s.log.Info("send: settled", "fax", f.id, "reason", reason, "charged", charge, "refunded", refund)
 	status, event := "delivered", webhook.EventFaxDelivered
 	if reason != "" {
 		status, event = "failed", webhook.EventFaxFailed
