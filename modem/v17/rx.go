@@ -122,9 +122,10 @@ type Receiver struct {
 	mseN      int
 	state     uint8 // 4-point phase state in the bridge
 
-	level      float64 // mean |z|² of the equaliser output in data mode
-	errPower   float64 // mean |z - decision|² in data mode, for SNR
-	constPower float64 // mean power of the data constellation
+	level      float64      // mean |z|² of the equaliser output in data mode
+	errPower   float64      // mean |z - decision|² in data mode, for SNR
+	constPower float64      // mean power of the data constellation
+	invPower   [128]float64 // 1/|p|² per label, for the carrier loop
 
 	diff    int // previous Y2Y1 for differential decoding
 	decoded int // symbols decoded since segment 4 began
@@ -172,8 +173,9 @@ func (r *Receiver) Restart(rate Rate, short bool) error {
 	r.rate, r.bits, r.points = rate, rate.bitsPerSymbol(), rate.points()
 	r.vit = r.vits[rate/2400-3]
 	r.constPower = 0
-	for _, p := range r.points {
+	for l, p := range r.points {
 		r.constPower += dsp.Abs2(p)
+		r.invPower[l] = 1 / dsp.Abs2(p)
 	}
 	r.constPower /= float64(len(r.points))
 	r.short = short && r.saved.valid
@@ -587,14 +589,14 @@ func (r *Receiver) adapt(z, ref complex128) {
 		return
 	}
 	r.eq.Adapt(ref - z)
-	r.adaptCarrier(z, ref)
+	r.adaptCarrier(z, ref, 1/abPower) // every training point has power abPower
 }
 
-// adaptCarrier steers the carrier loop towards ref.
-func (r *Receiver) adaptCarrier(z, ref complex128) {
+// adaptCarrier steers the carrier loop towards ref, whose power is 1/inv.
+func (r *Receiver) adaptCarrier(z, ref complex128, inv float64) {
 	// Phase error in radians; the small-angle form Im(z·conj(ref))/|ref|² is exact enough once
 	// locked and saves an arctangent per symbol.
-	e := (imag(z)*real(ref) - real(z)*imag(ref)) / dsp.Abs2(ref)
+	e := (imag(z)*real(ref) - real(z)*imag(ref)) * inv
 	e = max(-0.5, min(0.5, e))
 	r.bb.Carrier.Phase += uint32(int32(r.carrierKp * e * radToPhase))
 	r.bb.Carrier.Step += int32(r.carrierKi * e * radToPhase / (dsp.SampleRate / baud))
@@ -685,7 +687,7 @@ func (r *Receiver) data(z complex128) {
 		if r.count&1 == 0 {
 			r.eq.Adapt(r.points[nearest] - z)
 		}
-		r.adaptCarrier(z, r.points[nearest])
+		r.adaptCarrier(z, r.points[nearest], r.invPower[nearest&127])
 	}
 	r.trackLevel(z)
 	for _, l := range decided {

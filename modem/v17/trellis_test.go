@@ -241,7 +241,13 @@ func TestNearTable(t *testing.T) {
 					overall = math.Min(overall, want)
 				}
 				e := z - pts[nearest]
-				if got := real(e)*real(e) + imag(e)*imag(e); got > overall+1e-9 {
+				// The 14400 search rounds distances to 1/16 of a grid unit per axis, so a near tie for the
+				// nearest point overall may go either way.
+				tol := 1e-9
+				if nt.lat != nil {
+					tol = 0.15
+				}
+				if got := real(e)*real(e) + imag(e)*imag(e); got > overall+tol {
 					t.Fatalf("%v at %v: nearest %d at %v, want %v", r, z, nearest, got, overall)
 				}
 			}

@@ -179,7 +179,7 @@ type nearTable struct {
 	cand   [][nearMax]uint8 // per cell and subset, padded with the first entry
 	long   []bool           // per cell: some subset has more than two candidates
 	maxLen int              // longest list before padding
-	lat    *latticeTable    // the faster exact search, for the 14400 constellation
+	lat    *latticeTable    // the faster search, for the 14400 constellation
 }
 
 const (
@@ -304,10 +304,14 @@ type latticeTable struct {
 }
 
 const (
+	latticeQ    = 16 // distance resolution per axis: latticeQ² must be metricScale
 	latticeOff  = 14 // grid points -14..13 on both axes
 	latticeSpan = 2 * latticeOff
 	latticeNone = 0xff
 )
+
+// The 14400 search's squared distances are in units of 1/latticeQ², the metric's unit.
+var _ = [1]struct{}{}[latticeQ*latticeQ-metricScale]
 
 func newLatticeTable(points []complex128) *latticeTable {
 	t := &latticeTable{}
@@ -356,10 +360,15 @@ func (t *nearTable) lookupLattice(points []complex128, z complex128, dist *[8]in
 		zi = latticeOff - 2.01
 	}
 	fx, fy := int(zr+latticeOff)-latticeOff, int(zi+latticeOff)-latticeOff // floors
-	dx, dy := zr-float64(fx), zi-float64(fy)
-	// Squared distances to floor-1 .. floor+2 along each axis.
-	ddx := [4]float64{(dx + 1) * (dx + 1), dx * dx, (dx - 1) * (dx - 1), (dx - 2) * (dx - 2)}
-	ddy := [4]float64{(dy + 1) * (dy + 1), dy * dy, (dy - 1) * (dy - 1), (dy - 2) * (dy - 2)}
+	// Squared distances to floor-1 .. floor+2 along each axis, with the offset from the floor
+	// rounded to 1/16 so they are integers in the metric's unit (1/256 of a grid unit squared):
+	// the choice of point per subset is exact, its cost off by at most ~0.07 grid units² near the
+	// point, and z's quantisation noise (rms 0.018 per axis) is 0.4 % of the noise at 24 dB SNR.
+	const q = latticeQ
+	dx := int64((zr-float64(fx))*q + 0.5)
+	dy := int64((zi-float64(fy))*q + 0.5)
+	ddx := [4]int64{(dx + q) * (dx + q), dx * dx, (dx - q) * (dx - q), (dx - 2*q) * (dx - 2*q)}
+	ddy := [4]int64{(dy + q) * (dy + q), dy * dy, (dy - q) * (dy - q), (dy - 2*q) * (dy - 2*q)}
 	overall := int64(1) << 62
 	for s := range 8 {
 		kx, ky := (lat.rx[s]-fx+1)&3, (lat.ry[s]-fy+1)&3
@@ -367,7 +376,7 @@ func (t *nearTable) lookupLattice(points []complex128, z complex128, dist *[8]in
 		l := lat.label[gx*latticeSpan+gy]
 		var key int64
 		if l != latticeNone {
-			key = int64((ddx[kx]+ddy[ky])*metricScale)<<8 | int64(l)
+			key = (ddx[kx]+ddy[ky])<<8 | int64(l)
 		} else {
 			key = t.subsetNearest(points, zr, zi, fx, fy, s)
 		}
