@@ -57,13 +57,10 @@ func (v *viterbi) decode(z complex128) (nearest int, decided []uint8) {
 	return nearest, v.step(&dist, &best)
 }
 
-// bmin returns the smaller of a and b without a branch (the compiler's min branches, and these
-// comparisons are data dependent, so they mispredict). a-b must not overflow: every key and metric
-// here is far below 2^62.
-func bmin(a, b int64) int64 {
-	d := a - b
-	return b + d&(d>>63)
-}
+// bmin returns the smaller of a and b without a branch: these comparisons are data dependent, so a
+// branch would mispredict. Go's builtin integer min compiles to a compare and conditional move on
+// amd64 (checked in the disassembly; an arithmetic-shift form took twice the instructions).
+func bmin(a, b int64) int64 { return min(a, b) }
 
 // Branch costs are squared distances scaled to integers (1/256 of a grid unit squared is far below
 // the noise), capped so the path metrics can never overflow: with the renormalisation in step (once
