@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/faxseal/faxseal/t30"
 )
 
@@ -60,5 +62,20 @@ func TestFingerprint(t *testing.T) {
 	}
 	if !bytes.Equal(base, Fingerprint("+12125550001", "u", "", "", "", []byte("pdf"))) {
 		t.Error("not deterministic")
+	}
+}
+
+func TestCallTimeout(t *testing.T) {
+	s := &Service{}
+	if d := s.callTimeout(3); d != 11*time.Minute {
+		t.Errorf("3 pages: %v", d)
+	}
+	w := &deliverWorker{s: s}
+	if d := w.Timeout(&river.Job[DeliverArgs]{Args: DeliverArgs{Pages: 100}}); d != 302*time.Minute+5*time.Minute {
+		t.Errorf("100-page job timeout %v", d)
+	}
+	s.cfg.CallTimeout = time.Second
+	if d := w.Timeout(&river.Job[DeliverArgs]{Args: DeliverArgs{Pages: 100}}); d != 2*time.Second {
+		t.Errorf("configured: %v", d)
 	}
 }

@@ -80,10 +80,21 @@ type Config struct {
 	Workers int
 	// CancelPoll is how often a running call checks for a cancel request from any node; 0 means 500 ms.
 	CancelPoll time.Duration
-	// CallTimeout bounds one dial attempt, ringing and T.30 included; 0 means 2 hours.
+	// CallTimeout bounds one dial attempt, ringing and T.30 included. 0 means a budget by the fax's
+	// length: 2 minutes plus 3 per page (a dense fine page takes about 1 minute at 9600 bit/s and
+	// 4 at 2400). It also bounds how long a fax whose node died waits before another node resumes
+	// it (River rescues a running job only after its Timeout).
 	CallTimeout time.Duration
 	Now         func() time.Time // nil means time.Now
 	Logger      *slog.Logger
+}
+
+// callTimeout is the budget of one attempt of a fax of pages pages.
+func (s *Service) callTimeout(pages int) time.Duration {
+	if s.cfg.CallTimeout > 0 {
+		return s.cfg.CallTimeout
+	}
+	return 2*time.Minute + time.Duration(max(pages, 1))*3*time.Minute
 }
 
 // Service is the configured pipeline: Submit, Fax, Cancel for the API, and the River worker.
@@ -111,9 +122,6 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.CancelPoll <= 0 {
 		cfg.CancelPoll = 500 * time.Millisecond
-	}
-	if cfg.CallTimeout <= 0 {
-		cfg.CallTimeout = 2 * time.Hour
 	}
 	s := &Service{cfg: cfg, st: cfg.Store, now: cfg.Now, log: cfg.Logger}
 	if s.now == nil {

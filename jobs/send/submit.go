@@ -77,6 +77,7 @@ func (s *Service) Replay(ctx context.Context, partnerID, key string, fingerprint
 // attempts for the redial policy's delay.
 type DeliverArgs struct {
 	FaxID string `json:"fax_id"`
+	Pages int    `json:"pages"` // sizes the job's Timeout (Service.callTimeout)
 }
 
 // Kind is the River job kind.
@@ -180,7 +181,7 @@ func (s *Service) submitTx(ctx context.Context, req Request, num store.Number, p
 			acc.CreditsUsed/int64(pages), acc.CreditsUsed); err != nil {
 			return fmt.Errorf("send: insert fax: %w", err)
 		}
-		if err := tx.InsertJob(ctx, DeliverArgs{FaxID: acc.JobID}, deliverOpts()); err != nil {
+		if err := tx.InsertJob(ctx, DeliverArgs{FaxID: acc.JobID, Pages: pages}, deliverOpts()); err != nil {
 			return err
 		}
 		// Only the hold that crosses the threshold records a warning, not every fax sent below it.

@@ -26,8 +26,9 @@ type deliverWorker struct {
 // River's rescuer also waits this long before it hands the job of a dead node to another (it
 // rescues a running job only after both RescueStuckJobsAfter and this timeout), so a call still in
 // progress is never placed twice.
-func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration {
-	return w.s.cfg.CallTimeout + min(5*time.Minute, w.s.cfg.CallTimeout)
+func (w *deliverWorker) Timeout(job *river.Job[DeliverArgs]) time.Duration {
+	d := w.s.callTimeout(job.Args.Pages)
+	return d + min(5*time.Minute, d)
 }
 
 // fax is the row state the worker and Cancel act on, read under the row lock.
@@ -200,7 +201,7 @@ func (w *deliverWorker) call(ctx context.Context, f fax, attempt int) (Result, e
 
 	callCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	callCtx, cancelT := context.WithTimeout(callCtx, s.cfg.CallTimeout)
+	callCtx, cancelT := context.WithTimeout(callCtx, s.callTimeout(f.pages))
 	defer cancelT()
 
 	// Progress: queued by the dialer without blocking, written here in order.
