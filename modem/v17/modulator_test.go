@@ -2,6 +2,7 @@ package v17
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -30,6 +31,23 @@ func TestModulatorMatchesShaper(t *testing.T) {
 		t.Logf("%v: relative rms difference %.1e", rate, r)
 		if r > 2e-3 {
 			t.Errorf("%v: relative rms difference %.1e", rate, r)
+		}
+	}
+}
+
+// TestDescrambleWord: descrambling a symbol's bits at once equals descrambling them one by one.
+func TestDescrambleWord(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 5))
+	a, b := scrambler(scramblerSeed), scrambler(scramblerSeed)
+	for range 20000 {
+		n := 1 + rng.IntN(6)
+		q := rng.IntN(64)
+		want := 0
+		for i := range n {
+			want |= a.descramble(q>>i&1) << i
+		}
+		if got := b.descrambleWord(q, n); got != want || a != b {
+			t.Fatalf("word %06b/%d: %06b (register %x), bit by bit %06b (%x)", q, n, got, b, want, a)
 		}
 	}
 }

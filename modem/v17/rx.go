@@ -2,6 +2,7 @@ package v17
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/faxseal/faxseal/modem/internal/dsp"
 )
@@ -719,14 +720,12 @@ func (r *Receiver) output(label int) {
 	q := (y21-r.diff)&3 | label>>3<<2
 	r.diff = y21
 	r.decoded++
-	for i := range r.bits {
-		b := r.desc.descramble(q >> i & 1)
-		if r.decoded <= seg4Symbols {
-			r.onesBad += 1 - b
-			continue
-		}
-		if r.sink != nil {
-			r.sink.PutBit(b)
+	data := r.desc.descrambleWord(q, r.bits)
+	if r.decoded <= seg4Symbols {
+		r.onesBad += r.bits - bits.OnesCount(uint(data))
+	} else if r.sink != nil {
+		for i := range r.bits {
+			r.sink.PutBit(data >> i & 1)
 		}
 	}
 	if r.decoded == seg4Symbols {

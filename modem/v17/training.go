@@ -72,3 +72,26 @@ func (s *scrambler) descramble(line int) int {
 	*s = *s<<1 | scrambler(line)
 	return out
 }
+
+// descrambleWord descrambles n ≤ 6 line bits at once (bit i of q is the i-th received) and returns
+// the data bits in the same order. The taps are 18 and 23 bits back, so no output depends on a bit
+// of the same word: the word's tap bits are register bits 17-i and 22-i, gathered by one XOR and a
+// bit reversal (TestDescrambleWord checks it against descramble).
+func (s *scrambler) descrambleWord(q, n int) int {
+	mask := 1<<n - 1
+	q &= mask
+	x := uint32(*s) ^ uint32(*s)>>5 // bit j: register bits j and j+5
+	out := (q ^ int(reverse6[x>>12&63])) & mask
+	*s = *s<<n | scrambler(reverse6[q]>>(6-n))
+	return out
+}
+
+// reverse6 reverses the order of 6 bits; built once at start-up, read only.
+var reverse6 = func() (t [64]uint8) {
+	for v := range t {
+		for i := range 6 {
+			t[v] |= uint8(v>>i&1) << (5 - i)
+		}
+	}
+	return t
+}()
