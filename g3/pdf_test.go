@@ -31,6 +31,7 @@ func TestPDFRendersWithPoppler(t *testing.T) {
 		{Compression: MR, K: 4, Order: MSBFirst, NoTrailer: true},
 		{Compression: MH, Order: MSBFirst, NoEOL: true, AlignRows: true, NoTrailer: true},
 		{Compression: MMR, Order: MSBFirst, AlignRows: true},
+		{Compression: MR, K: 4, Order: MSBFirst, AlignRows: true}, // EOL and tag bit on a byte boundary
 	} {
 		c, err := EncodePages([]*Page{p}, o)
 		if err != nil {
@@ -53,12 +54,12 @@ func TestPDFRendersWithPoppler(t *testing.T) {
 	if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	info, err := exec.Command(pdfinfo, "-f", "1", "-l", "6", name).CombinedOutput()
+	info, err := exec.Command(pdfinfo, "-f", "1", "-l", "7", name).CombinedOutput()
 	if err != nil {
 		t.Fatalf("pdfinfo: %v: %s", err, info)
 	}
 	// 1728 px at 204 dpi = 609.88 pt; 2376 rows at 196 lpi = 872.82 pt; the standard page 1188 rows at 98.
-	if !strings.Contains(string(info), "Pages:           6") || strings.Count(string(info), "size:  609.882 x 872.816 pts") != 6 {
+	if !strings.Contains(string(info), "Pages:           7") || strings.Count(string(info), "size:  609.882 x 872.816 pts") != 7 {
 		t.Errorf("pdfinfo:\n%s", info)
 	}
 	// poppler's own decoding of each image must equal the page, at the page's resolution.
@@ -66,7 +67,7 @@ func TestPDFRendersWithPoppler(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pdfimages: %v: %s", err, list)
 	}
-	if n := strings.Count(string(list), "ccitt  no"); n != 6 || strings.Count(string(list), "204   196") != 5 || strings.Count(string(list), "204    98") != 1 {
+	if n := strings.Count(string(list), "ccitt  no"); n != 7 || strings.Count(string(list), "204   196") != 6 || strings.Count(string(list), "204    98") != 1 {
 		t.Errorf("pdfimages -list:\n%s", list)
 	}
 	if msg, err := exec.Command("pdfimages", name, filepath.Join(dir, "img")).CombinedOutput(); err != nil {
