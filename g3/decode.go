@@ -42,7 +42,7 @@ type RowWriter interface {
 // criteria to the receiver: typically the share of bad rows and the longest run of bad rows).
 type Stats struct {
 	Rows          int   // rows delivered, including bad ones
-	BadRows       int   // rows with a coding error (delivered padded with white)
+	BadRows       int   // rows with a coding error (delivered padded with white), and with a known Height the rows missing at the end
 	LongestBadRun int   // most consecutive bad rows
 	Trailer       bool  // the stream ended with RTC (T.4) or EOFB (T.6)
 	Bits          int64 // coded bits consumed
@@ -320,8 +320,9 @@ func (d *Decoder) finish(st rowStatus) {
 	}
 	missing := d.stats.Rows < d.opts.Height
 	for d.stats.Rows < d.opts.Height && d.err == nil {
+		// Rows that never came are delivered white and counted bad, for copy-quality checking.
 		d.ncur = 0
-		d.emit(rowOK)
+		d.emit(rowBad)
 	}
 	if missing && d.err == nil && (d.opts.Compression != MMR || d.stats.Rows == 0 || st == rowEOF) && !d.stats.Trailer {
 		d.err = &CorruptInputError{Row: d.stats.Rows, Offset: d.br.offset(), Reason: "data ends before the last row"}
