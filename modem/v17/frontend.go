@@ -131,12 +131,46 @@ type equalizer struct {
 	line [2 * eqLen]complex128
 	pos  int
 	Mu   float64 // LMS step size
+	// Taps[lo:hi] are in use (the others are zero): all of them, or after training on a line that
+	// needs no long equaliser, the short span (see narrow). hi-lo is a multiple of 3.
+	lo, hi int
 }
 
-// ResetTaps restores the pass-through state.
+// The short span: 18 taps around the main one (8 after it in time, 9 ahead). On the flat and
+// band-pass test lines every tap outside it trains to below -50 dB of the total; on the dispersive
+// channel 3 those outside hold -25 dB, so it keeps all 33.
+const (
+	eqShortLo = eqLen - 1 - eqPre - 8
+	eqShortHi = eqShortLo + 18
+)
+
+// ResetTaps restores the pass-through state over the full span.
 func (e *equalizer) ResetTaps() {
 	clear(e.Taps[:])
 	e.Taps[eqLen-1-eqPre] = 1
+	e.lo, e.hi = 0, eqLen
+}
+
+// narrow drops to the short span if the taps outside it hold less than 1e-4 (-40 dB) of the
+// energy, which costs nothing measurable in BER, and saves 45 % of the equaliser's work for the
+// rest of the call. It reports whether it did.
+func (e *equalizer) narrow() bool {
+	var in, out float64
+	for i, c := range e.Taps {
+		p := real(c)*real(c) + imag(c)*imag(c)
+		if i >= eqShortLo && i < eqShortHi {
+			in += p
+		} else {
+			out += p
+		}
+	}
+	if out >= 1e-4*(in+out) {
+		return false
+	}
+	clear(e.Taps[:eqShortLo])
+	clear(e.Taps[eqShortHi:])
+	e.lo, e.hi = eqShortLo, eqShortHi
+	return true
 }
 
 // ResetLine clears the sample history (taps are kept).
@@ -160,16 +194,18 @@ func (e *equalizer) window() *[eqLen]complex128 {
 
 // Output returns the equalised symbol for the current window.
 func (e *equalizer) Output() complex128 {
-	w := e.window()
+	w := e.window()[e.lo:e.hi]
+	taps := e.Taps[e.lo:e.hi]
+	taps = taps[:len(w)]
 	var r0, r1, r2, i0, i1, i2 float64
-	for k := 0; k < eqLen; k += 3 {
-		x, c := w[k], e.Taps[k]
+	for k := 0; k+2 < len(w); k += 3 {
+		x, c := w[k], taps[k]
 		r0 += real(x)*real(c) - imag(x)*imag(c)
 		i0 += real(x)*imag(c) + imag(x)*real(c)
-		x, c = w[k+1], e.Taps[k+1]
+		x, c = w[k+1], taps[k+1]
 		r1 += real(x)*real(c) - imag(x)*imag(c)
 		i1 += real(x)*imag(c) + imag(x)*real(c)
-		x, c = w[k+2], e.Taps[k+2]
+		x, c = w[k+2], taps[k+2]
 		r2 += real(x)*real(c) - imag(x)*imag(c)
 		i2 += real(x)*imag(c) + imag(x)*real(c)
 	}
@@ -179,16 +215,25 @@ func (e *equalizer) Output() complex128 {
 // Adapt applies one LMS update with err = wanted - Output(): c += μ·err·conj(x).
 func (e *equalizer) Adapt(err complex128) {
 	gr, gi := real(err)*e.Mu, imag(err)*e.Mu
-	w := e.window()
-	for i := range e.Taps {
-		x := w[i]
-		e.Taps[i] += complex(gr*real(x)+gi*imag(x), gi*real(x)-gr*imag(x))
+	w := e.window()[e.lo:e.hi]
+	taps := e.Taps[e.lo:e.hi]
+	taps = taps[:len(w)]
+	for i, x := range w {
+		taps[i] += complex(gr*real(x)+gi*imag(x), gi*real(x)-gr*imag(x))
 	}
 }
 
-// Save copies the taps into dst, Restore loads them back (short training, brief §3.5 item 7).
-func (e *equalizer) Save(dst []complex128)    { copy(dst, e.Taps[:]) }
-func (e *equalizer) Restore(src []complex128) { copy(e.Taps[:], src) }
+// Save copies the taps into dst, Restore loads them back (short training, brief §3.5 item 7); the
+// span in use goes with them (the taps outside it are zero).
+func (e *equalizer) Save(dst []complex128) (lo, hi int) {
+	copy(dst, e.Taps[:])
+	return e.lo, e.hi
+}
+
+func (e *equalizer) Restore(src []complex128, lo, hi int) {
+	copy(e.Taps[:], src)
+	e.lo, e.hi = lo, hi
+}
 
 // push enters one sample and advances the carrier; when a T/2 output falls due it reports due and
 // the carrier phase at that sample, for output. Put is push then output; the receiver calls the two

@@ -57,3 +57,28 @@ func TestFrontEndMatchesBaseband(t *testing.T) {
 		t.Errorf("%d outputs, worst relative difference %.1e", outputs, worst)
 	}
 }
+
+// TestEqualizerSpan: after a long training on a flat line the equaliser drops to its short span
+// (and a short training restores it), while on the dispersive channel 3 it keeps every tap.
+func TestEqualizerSpan(t *testing.T) {
+	for _, c := range []struct {
+		line int
+		want [2]int
+	}{{0, [2]int{eqShortLo, eqShortHi}}, {3, [2]int{0, eqLen}}} {
+		tx, _ := NewTransmitter(Rate14400, newPRBS(2, 5000))
+		sig := transmit(tx)
+		rx, _ := NewReceiver(Rate14400, &collectSink{})
+		ch := atSNR(30)
+		m := &lineModel{snrDB: 30, gainDB: ch.gainDB, law: ch.law, sigPower: meanSquare(sig), channel: c.line, seed: 4}
+		m.run(sig, rx)
+		if !rx.saved.valid || rx.saved.span != c.want {
+			t.Errorf("channel %d: trained %v, span %v, want %v", c.line, rx.saved.valid, rx.saved.span, c.want)
+		}
+		if c.want[0] > 0 {
+			rx.Restart(Rate14400, true)
+			if rx.eq.lo != c.want[0] || rx.eq.hi != c.want[1] {
+				t.Errorf("channel %d: short training restores span %d-%d", c.line, rx.eq.lo, rx.eq.hi)
+			}
+		}
+	}
+}

@@ -138,6 +138,7 @@ type Receiver struct {
 	saved struct {
 		valid bool
 		taps  [eqLen]complex128
+		span  [2]int // the equaliser's taps in use
 		step  int32
 		gain  float64
 	}
@@ -197,7 +198,7 @@ func (r *Receiver) reset() {
 	r.eq.ResetLine()
 	r.gain = 1
 	if r.short {
-		r.eq.Restore(r.saved.taps[:])
+		r.eq.Restore(r.saved.taps[:], r.saved.span[0], r.saved.span[1])
 		r.bb.Carrier.Step = r.saved.step
 		r.gain = r.saved.gain
 	}
@@ -658,6 +659,9 @@ func (r *Receiver) trainedWell() bool {
 
 func (r *Receiver) startSegment4() {
 	r.stage, r.count = rxData, 0
+	if !r.short {
+		r.eq.narrow() // most lines need only the short span: see equalizer.narrow
+	}
 	r.vit.reset()
 	r.desc = r.gen // the transmitter's register at the start of segment 4
 	r.diff = firstDiff(r.short)
@@ -739,7 +743,7 @@ func (r *Receiver) output(label int) {
 		}
 		if !r.short {
 			r.saved.valid = true
-			r.eq.Save(r.saved.taps[:])
+			r.saved.span[0], r.saved.span[1] = r.eq.Save(r.saved.taps[:])
 			r.saved.step = r.bb.Carrier.Step
 			r.saved.gain = r.gain
 		}
