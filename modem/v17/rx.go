@@ -614,6 +614,9 @@ func (r *Receiver) train(z complex128) {
 	switch r.stage {
 	case rxTrainLong:
 		if r.count == 1000 {
+			// The fast step has converged the taps: a line that needs only the short span
+			// (equalizer.narrow) can train the rest on it. If not yet, segment 4 checks again.
+			r.eq.narrow()
 			r.eq.Mu = eqMu(eqDeltaSlow)
 			r.carrierKp, r.carrierKi = 0.03, 0.0005
 			r.timing.Kp, r.timing.Ki = 0.02, 0.0005
