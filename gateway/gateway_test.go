@@ -87,7 +87,7 @@ func pair(t *testing.T, modA, modB func(*sip.Trunk)) (a, b *Gateway, got *receiv
 		t.Cleanup(func() { cancel(); g.Close() })
 		return g
 	}
-	base := 45000 + (n%20)*400
+	base := 50000 + (n%20)*400
 	b = mk(base, "127.0.0.1:9", modB) // B never dials
 	a = mk(base+200, b.Endpoint().Addr("udp"), modA)
 	return a, b, got
@@ -225,7 +225,7 @@ func TestDevLoopbackOneGateway(t *testing.T) {
 	c.Close()
 	got := make(chan Received, 1)
 	n := int(portBase.Add(1))
-	lo := 45000 + (n%20)*400
+	lo := 50000 + (n%20)*400
 	cfg := &sip.Config{Listen: []sip.Listener{{Transport: "udp", Address: addr}}, PublicAddress: "127.0.0.1",
 		Media: sip.MediaConfig{PortMin: lo, PortMax: lo + 99, BindAddress: "127.0.0.1"}, Trunks: []sip.Trunk{sip.LoopbackTrunk(addr)}}
 	g, err := New(Options{SIP: cfg,

@@ -42,11 +42,10 @@ type AudioFrame struct {
 // rtpStream sends G.711 every 20 ms without VAD/CN (RFC 3551; fax must not be silence-suppressed)
 // and plays received frames out through a fixed-depth buffer on the same clock.
 type rtpStream struct {
-	conn   *net.UDPConn
-	codec  Codec
-	pt     uint8
-	remote atomic.Pointer[netip.AddrPort]
-	latch  atomic.Bool // symmetric RTP: the first packet's source replaces the SDP address
+	conn  *net.UDPConn
+	codec Codec
+	pt    uint8
+	peer  peerFilter
 
 	resume  chan struct{}
 	out     chan [FrameSamples]byte
@@ -69,7 +68,7 @@ type rtpStream struct {
 	cng   ToneDetector // owned by clockLoop
 	onCNG func()
 
-	sent, received, lost, late atomic.Uint64
+	sent, received, lost, late, stray atomic.Uint64
 }
 
 // ToneDetector recognises the calling tone on received audio (CNG, 1100 Hz, T.30 §4.1); package
@@ -81,10 +80,7 @@ type ToneDetector interface {
 
 func newRTPStream(conn *net.UDPConn, codec Codec, pt uint8, remote netip.AddrPort, in chan AudioFrame, cng ToneDetector, onCNG func()) *rtpStream {
 	s := &rtpStream{conn: conn, codec: codec, pt: pt, out: make(chan [FrameSamples]byte, 8), in: in, resume: make(chan struct{}, 1), stop: make(chan struct{}), cng: cng, onCNG: onCNG}
-	if remote.IsValid() {
-		s.remote.Store(&remote)
-	}
-	s.latch.Store(true)
+	s.peer.set(remote)
 	s.sending.Store(true)
 	return s
 }
@@ -115,11 +111,7 @@ func (s *rtpStream) close() {
 	s.wg.Wait()
 }
 
-func (s *rtpStream) setRemote(a netip.AddrPort) {
-	if a.IsValid() {
-		s.remote.Store(&a)
-	}
-}
+func (s *rtpStream) setRemote(a netip.AddrPort) { s.peer.set(a) }
 
 func (s *rtpStream) readLoop() {
 	defer s.wg.Done()
@@ -146,9 +138,9 @@ func (s *rtpStream) readLoop() {
 		if p.PayloadType != s.pt || len(p.Payload) == 0 {
 			continue
 		}
-		if s.latch.CompareAndSwap(true, false) {
-			src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
-			s.remote.Store(&src)
+		if !s.peer.accept(src) {
+			s.stray.Add(1)
+			continue
 		}
 		s.received.Add(1)
 		s.push(p.SequenceNumber, p.Payload)
@@ -253,7 +245,7 @@ func (s *rtpStream) clockLoop() {
 		case frame = <-s.out:
 		default:
 		}
-		if r := s.remote.Load(); r != nil {
+		if r := s.peer.remote.Load(); r != nil {
 			n, err := hdr.MarshalTo(pkt)
 			if err == nil {
 				copy(pkt[n:], frame[:])
@@ -282,28 +274,21 @@ func (s *rtpStream) clockLoop() {
 
 // udptlStream carries UDPTL datagrams (T.38 §9) unchanged between the socket and the call.
 type udptlStream struct {
-	conn   *net.UDPConn
-	remote atomic.Pointer[netip.AddrPort]
-	latch  atomic.Bool
-	in     chan []byte
-	stop   chan struct{}
-	once   sync.Once
-	wg     sync.WaitGroup
+	conn *net.UDPConn
+	peer peerFilter
+	in   chan []byte
+	stop chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
 
-	sent, received, dropped atomic.Uint64
+	sent, received, dropped, stray atomic.Uint64
 }
 
 func newUDPTLStream(conn *net.UDPConn, in chan []byte) *udptlStream {
-	s := &udptlStream{conn: conn, in: in, stop: make(chan struct{})}
-	s.latch.Store(true)
-	return s
+	return &udptlStream{conn: conn, in: in, stop: make(chan struct{})}
 }
 
-func (s *udptlStream) setRemote(a netip.AddrPort) {
-	if a.IsValid() {
-		s.remote.Store(&a)
-	}
-}
+func (s *udptlStream) setRemote(a netip.AddrPort) { s.peer.set(a) }
 
 func (s *udptlStream) start() {
 	s.wg.Add(1)
@@ -338,9 +323,9 @@ func (s *udptlStream) readLoop() {
 		if n == 0 {
 			continue
 		}
-		if s.latch.CompareAndSwap(true, false) {
-			src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
-			s.remote.Store(&src)
+		if !s.peer.accept(src) {
+			s.stray.Add(1)
+			continue
 		}
 		s.received.Add(1)
 		d := make([]byte, n)
@@ -359,7 +344,7 @@ func (s *udptlStream) write(p []byte) error {
 		return ErrMediaClosed
 	default:
 	}
-	r := s.remote.Load()
+	r := s.peer.remote.Load()
 	if r == nil {
 		return nil // peer address unknown yet (c=0.0.0.0): T.38 redundancy covers the first packets
 	}
@@ -376,4 +361,58 @@ func decodeG711(dst []int16, src []byte, c Codec) []int16 {
 		law = g711.ALaw
 	}
 	return law.Decode(dst, src)
+}
+
+// peerFilter decides which source a media socket listens to and sends to. The port pool hands
+// out ports another call (in this process or another one on the host) released moments ago, and
+// that call's peer may still be sending to it: redundant UDPTL copies, keep-alives, 20 ms RTP
+// until its BYE lands. Latching onto the first packet from anywhere (plain comedia) then sends
+// our whole T.30 exchange to that stale peer while the real one never hears us: a fax that
+// fails with "DCS answered by DIS" three times, which is what a loaded `make test` showed.
+// So, as Asterisk's strictrtp and RFC 4961 (symmetric RTP) suggest, a packet is accepted only
+// from the address the SDP signalled; latching onto another source (symmetric RTP through a
+// NAT) is allowed only when the SDP address cannot be the packets' source anyway: unspecified
+// (c=0.0.0.0, RFC 3264 §8.4 hold / not yet known) or a private address (RFC 1918/4193) behind
+// a NAT. Once latched, packets from other sources are dropped.
+type peerFilter struct {
+	remote    atomic.Pointer[netip.AddrPort] // where we send
+	signalled atomic.Pointer[netip.AddrPort] // the SDP address, nil when unspecified
+	latched   atomic.Bool                    // remote was learned from a packet
+}
+
+// set takes the SDP address of a (new) answer or offer; an unspecified one keeps the current
+// destination until a packet shows the peer's address.
+func (f *peerFilter) set(a netip.AddrPort) {
+	f.latched.Store(false)
+	if !a.IsValid() || a.Addr().IsUnspecified() {
+		f.signalled.Store(nil)
+		return
+	}
+	a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+	f.signalled.Store(&a)
+	f.remote.Store(&a)
+}
+
+// accept reports whether a packet from src belongs to the call, latching when allowed.
+func (f *peerFilter) accept(src netip.AddrPort) bool {
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	sig := f.signalled.Load()
+	if sig != nil && src == *sig {
+		if f.latched.Load() {
+			// The signalled address speaks after all: it wins over a learned guess.
+			f.remote.Store(sig)
+			f.latched.Store(false)
+		}
+		return true
+	}
+	if f.latched.Load() {
+		r := f.remote.Load()
+		return r != nil && src == *r
+	}
+	if sig != nil && !sig.Addr().IsPrivate() {
+		return false // a routable or loopback SDP address is the only source we believe
+	}
+	f.remote.Store(&src)
+	f.latched.Store(true)
+	return true
 }

@@ -3,6 +3,7 @@ package sip
 import (
 	"math"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -106,4 +107,78 @@ func TestCNGDetector(t *testing.T) {
 		}
 	}
 	t.Fatal("CNG not detected in 0.8 s of 1100 Hz")
+}
+
+// TestUDPTLIgnoresStalePeer: a port fresh from the pool still receives a previous call's peer;
+// those packets must neither reach the fax nor divert our sending, while the peer the SDP named
+// is heard and answered. A peer signalling a private address (behind a NAT) is still latched.
+func TestUDPTLIgnoresStalePeer(t *testing.T) {
+	udp := func() *net.UDPConn {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	addr := func(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
+	read := func(c *net.UDPConn) string {
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		buf := make([]byte, 100)
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(buf[:n])
+	}
+	conn, stale, peer := udp(), udp(), udp()
+	in := make(chan []byte, 8)
+	s := newUDPTLStream(conn, in)
+	s.setRemote(addr(peer))
+	s.start()
+	defer s.close()
+	stale.WriteToUDPAddrPort([]byte("stale"), addr(conn))
+	time.Sleep(50 * time.Millisecond)
+	peer.WriteToUDPAddrPort([]byte("peer"), addr(conn))
+	select {
+	case d := <-in:
+		if string(d) != "peer" {
+			t.Fatalf("delivered %q", d)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the signalled peer's datagram was not delivered")
+	}
+	if err := s.write([]byte("to-peer")); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(peer); got != "to-peer" {
+		t.Fatalf("peer read %q", got)
+	}
+	if s.stray.Load() != 1 {
+		t.Fatalf("%d stray datagrams counted, want 1", s.stray.Load())
+	}
+
+	// NAT: the SDP names 10.0.0.7, the packets come from elsewhere: latch onto their source.
+	s.setRemote(netip.MustParseAddrPort("10.0.0.7:4000"))
+	nat := udp()
+	nat.WriteToUDPAddrPort([]byte("nat"), addr(conn))
+	select {
+	case d := <-in:
+		if string(d) != "nat" {
+			t.Fatalf("delivered %q", d)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the NATed peer's datagram was not delivered")
+	}
+	s.write([]byte("to-nat"))
+	if got := read(nat); got != "to-nat" {
+		t.Fatalf("NATed peer read %q", got)
+	}
+	stale.WriteToUDPAddrPort([]byte("stale2"), addr(conn))
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case d := <-in:
+		t.Fatalf("delivered %q after latching", d)
+	default:
+	}
 }
