@@ -49,6 +49,8 @@ type hookReceiver struct {
 	hits chan delivery
 	mu   sync.Mutex
 	gate chan struct{}
+	// early holds deliveries that arrived before the one a test waited for.
+	early []delivery
 }
 
 func (r *hookReceiver) hold() (release func()) {
@@ -75,21 +77,35 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 	return r
 }
 
+// next waits for one delivery of event. Deliveries of different events run concurrently, so one
+// queued later can arrive first: the ones of other events are kept for later calls.
 func (r *hookReceiver) next(t *testing.T, event string) (delivery, map[string]any) {
 	t.Helper()
-	select {
-	case d := <-r.hits:
-		if got := d.header.Get(webhook.EventHeader); got != event {
-			t.Fatalf("got %s (%s), want %s", got, d.body, event)
+	for i, d := range r.early {
+		if d.header.Get(webhook.EventHeader) == event {
+			r.early = append(r.early[:i], r.early[i+1:]...)
+			var m map[string]any
+			json.Unmarshal(d.body, &m)
+			return d, m
 		}
-		var m map[string]any
-		if err := json.Unmarshal(d.body, &m); err != nil || m["event"] != event {
-			t.Fatalf("%s payload %s: %v", event, d.body, err)
+	}
+	deadline := time.After(90 * time.Second)
+	for {
+		select {
+		case d := <-r.hits:
+			if d.header.Get(webhook.EventHeader) != event {
+				r.early = append(r.early, d)
+				continue
+			}
+			var m map[string]any
+			if err := json.Unmarshal(d.body, &m); err != nil || m["event"] != event {
+				t.Fatalf("%s payload %s: %v", event, d.body, err)
+			}
+			return d, m
+		case <-deadline:
+			t.Fatalf("no %s webhook within 90 s", event)
+			return delivery{}, nil
 		}
-		return d, m
-	case <-time.After(90 * time.Second):
-		t.Fatalf("no %s webhook within 90 s", event)
-		return delivery{}, nil
 	}
 }
 
