@@ -58,11 +58,11 @@ func (f *faxCall) now() time.Duration { return time.Since(f.start) }
 // newSession starts a fresh T.30 session on fe. A switch to T.38 mid-call restarts T.30 from
 // phase B with the same role (fax-protocols §3.6; FreeSWITCH re-inits its t38_terminal), and the
 // peer's T.30 retries absorb it.
-func (f *faxCall) newSession(fe t30.FrontEnd, t38 bool) error {
+func (f *faxCall) newSession(fe t30.FrontEnd, onT38 bool) error {
 	cfg := f.cfg
 	cfg.FrontEnd = fe
-	if t38 {
-		cfg.LocalTCF = f.t38.RateManagement == sip.LocalTCF
+	if onT38 {
+		cfg.LocalTCF = f.t38.RateManagement == t38.LocalTCF
 		if f.t38.MaxBitRate > 0 && (cfg.MaxBitRate == 0 || f.t38.MaxBitRate < cfg.MaxBitRate) {
 			cfg.MaxBitRate = f.t38.MaxBitRate
 		}
@@ -96,24 +96,13 @@ func (f *faxCall) startAudio() error {
 
 func (f *faxCall) startT38(s sip.T38Session) error {
 	f.t38 = s
-	rm := t38.TransferredTCF
-	if s.RateManagement == sip.LocalTCF {
-		rm = t38.LocalTCF
-	}
-	term, err := t38.NewTerminal(t38.TerminalConfig{Syntax: t38.SyntaxForVersion(s.Version), RateManagement: rm,
+	term, err := t38.NewTerminal(t38.TerminalConfig{Syntax: t38.SyntaxForVersion(s.Version), RateManagement: s.RateManagement,
 		MaxDatagram: s.RemoteDatagram, KeepAlive: 2 * time.Second})
 	if err != nil {
 		return err
 	}
-	ec := t38.UDPECNone
-	switch s.EC {
-	case sip.ECRedundancy:
-		ec = t38.UDPECRedundancy
-	case sip.ECFEC:
-		ec = t38.UDPECFEC
-	}
 	// Redundancy 3 for control traffic, 1 for image data (sip.md §5 recommended depths).
-	sc := t38.Parameters{UDPEC: ec, MaxDatagram: s.RemoteDatagram}.SenderConfig(3)
+	sc := s.Remote().SenderConfig(3)
 	if sc.Depth > 0 {
 		sc.ImageDepth = 1
 	}

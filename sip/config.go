@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/faxseal/faxseal/t38"
 	"net"
 	"net/netip"
 	"os"
@@ -207,7 +208,7 @@ type Trunk struct {
 	route  string     // pre-loaded Route to the outbound proxy, "" if none
 	cidrs  []netip.Prefix
 	codecs []Codec
-	t38    T38Params
+	t38    t38.Parameters
 }
 
 // LoadConfig reads and validates a YAML config file.
@@ -409,17 +410,17 @@ func (t *Trunk) validate() error {
 	if p.MaxBuffer == 0 {
 		p.MaxBuffer = 2000
 	}
-	ec := ECRedundancy
+	ec := t38.UDPECRedundancy
 	switch strings.ToLower(p.UDPEC) {
 	case "", "redundancy", "t38udpredundancy":
 	case "fec", "t38udpfec":
-		ec = ECFEC
+		ec = t38.UDPECFEC
 	case "none":
-		ec = ECNone
+		ec = t38.UDPECNone
 	default:
 		return wrap("t38.udp_ec %q: want redundancy, fec or none", p.UDPEC)
 	}
-	t.t38 = T38Params{Version: p.Version, MaxBitRate: p.MaxBitRate, RateManagement: TransferredTCF, MaxBuffer: p.MaxBuffer, MaxDatagram: p.MaxDatagram, EC: ec}
+	t.t38 = t38.Parameters{Version: p.Version, MaxBitRate: p.MaxBitRate, RateManagement: t38.TransferredTCF, MaxBuffer: p.MaxBuffer, MaxDatagram: p.MaxDatagram, UDPEC: ec}
 	return nil
 }
 
@@ -430,7 +431,7 @@ func (t *Trunk) T38Enabled() bool { return t.T38.Enabled == nil || *t.T38.Enable
 func (t *Trunk) ECMEnabled() bool { return t.T38.ECM == nil || *t.T38.ECM }
 
 // T38Params returns the T.38 parameters we offer on this trunk.
-func (t *Trunk) T38Params() T38Params { return t.t38 }
+func (t *Trunk) T38Params() t38.Parameters { return t.t38 }
 
 // Codecs returns the G.711 preference order.
 func (t *Trunk) CodecPrefs() []Codec { return t.codecs }

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"github.com/faxseal/faxseal/t38"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,7 +18,7 @@ func TestLoadExampleConfig(t *testing.T) {
 	}
 	tel := &cfg.Trunks[0]
 	if !tel.Register || tel.RegisterExpires != 300*time.Second || tel.CallerID != CallerIDBoth || tel.T38.Reinvite != ReinviteAnswer ||
-		tel.T38.OutboundReinviteAfter != 4*time.Second || tel.t38.EC != ECRedundancy || !tel.T38Enabled() || !tel.ECMEnabled() {
+		tel.T38.OutboundReinviteAfter != 4*time.Second || tel.t38.UDPEC != t38.UDPECRedundancy || !tel.T38Enabled() || !tel.ECMEnabled() {
 		t.Fatalf("telnyx trunk: %+v", tel)
 	}
 	nat := &cfg.Trunks[1]

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"github.com/faxseal/faxseal/t38"
 	"net/netip"
 	"strconv"
 	"time"
@@ -151,7 +152,7 @@ func (e *Endpoint) onInitialInvite(req *sipmsg.Request, tx sipmsg.ServerTransact
 		var port int
 		port, err = c.newImageStreamLocked()
 		if err == nil {
-			ans := AnswerT38(img.params, trunk.t38)
+			ans := t38.Answer(img.params, trunk.t38)
 			c.startT38Locked(img.remote, agreeT38(ans, img.params, ans))
 			body = c.sdp.answerShape(offer, img.index, imageMedia(port, ans))
 		}

@@ -3,6 +3,7 @@ package sip
 import (
 	"errors"
 	"fmt"
+	"github.com/faxseal/faxseal/t38"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -88,7 +89,7 @@ type audioChoice struct {
 // imageChoice is the T.38 stream chosen from an offer.
 type imageChoice struct {
 	index  int
-	params T38Params
+	params t38.Parameters
 	remote netip.AddrPort
 }
 
@@ -262,8 +263,8 @@ func audioOfferMedia(port int, prefs []Codec) Media {
 	return m
 }
 
-func imageMedia(port int, p T38Params) Media {
-	return Media{Type: "image", Port: port, Proto: "udptl", Formats: []string{"t38"}, Attrs: p.Attrs()}
+func imageMedia(port int, p t38.Parameters) Media {
+	return Media{Type: "image", Port: port, Proto: "udptl", Formats: []string{"t38"}, Attrs: t38Attrs(p)}
 }
 
 // answerShape mirrors the offer's m-lines (RFC 3264 §6: same number and order): the accepted one

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"github.com/faxseal/faxseal/t38"
 	"math/rand/v2"
 	"time"
 
@@ -224,7 +225,7 @@ func (e *Endpoint) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) 
 				respond(tx, req, 503, "Service Unavailable", retryAfter(5))
 				return
 			}
-			ans := AnswerT38(img.params, c.trunk.t38)
+			ans := t38.Answer(img.params, c.trunk.t38)
 			body = c.sdp.answerShape(offer, img.index, imageMedia(port, ans))
 			wasT38 := c.media == MediaT38
 			apply = func() Event {

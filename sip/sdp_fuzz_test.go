@@ -3,6 +3,7 @@ package sip
 import (
 	"bytes"
 	"errors"
+	"github.com/faxseal/faxseal/t38"
 	"os"
 	"path/filepath"
 	"testing"
@@ -37,11 +38,11 @@ func FuzzParseSDP(f *testing.F) {
 		}
 		for i := range s.Media {
 			p := ParseT38(&s.Media[i])
-			if p.EC == ECInvalid || (p.RateManagement != TransferredTCF && p.RateManagement != LocalTCF) {
+			if p.UDPEC == 0 || (p.RateManagement != t38.TransferredTCF && p.RateManagement != t38.LocalTCF) {
 				t.Fatalf("bad T.38 params %+v", p)
 			}
-			a := AnswerT38(p, T38Params{Version: 0, MaxBitRate: 14400, MaxDatagram: 400, EC: ECRedundancy})
-			if a.Version > p.Version || a.MaxBitRate > p.MaxBitRate || a.RateManagement != p.RateManagement {
+			a := t38.Answer(p, t38.Parameters{Version: 0, MaxBitRate: 14400, MaxDatagram: 400, UDPEC: t38.UDPECRedundancy})
+			if a.Version > p.Version || (p.MaxBitRate > 0 && a.MaxBitRate > p.MaxBitRate) || a.RateManagement != p.RateManagement {
 				t.Fatalf("answer %+v exceeds offer %+v", a, p)
 			}
 		}

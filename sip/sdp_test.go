@@ -3,6 +3,7 @@ package sip
 import (
 	"bytes"
 	"errors"
+	"github.com/faxseal/faxseal/t38"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -49,15 +50,15 @@ func TestParseSDPRoundTrip(t *testing.T) {
 func TestParseT38Forms(t *testing.T) {
 	cases := []struct {
 		file string
-		want T38Params
+		want t38.Parameters
 	}{
-		{"t38-reinvite.sdp", T38Params{Version: 0, MaxBitRate: 14400, RateManagement: TransferredTCF, MaxBuffer: 2000, MaxDatagram: 400, EC: ECRedundancy}},
+		{"t38-reinvite.sdp", t38.Parameters{Version: 0, MaxBitRate: 14400, RateManagement: t38.TransferredTCF, MaxBuffer: 2000, MaxDatagram: 400, UDPEC: t38.UDPECRedundancy}},
 		// Cisco writes the booleans as :0 (fax-protocols §1.8); they must read false, not true.
-		{"cisco-t38.sdp", T38Params{Version: 0, MaxBitRate: 9600, RateManagement: TransferredTCF, MaxBuffer: 200, MaxDatagram: 180, EC: ECRedundancy}},
-		// A bare m=image gets the Annex D defaults.
-		{"bare-image.sdp", T38Params{MaxBitRate: 14400, RateManagement: TransferredTCF, MaxDatagram: 400, EC: ECNone}},
+		{"cisco-t38.sdp", t38.Parameters{Version: 0, MaxBitRate: 9600, RateManagement: t38.TransferredTCF, MaxBuffer: 200, MaxDatagram: 180, UDPEC: t38.UDPECRedundancy}},
+		// A bare m=image gets the Annex D defaults (MaxDatagram 0: not stated; the sender assumes 400).
+		{"bare-image.sdp", t38.Parameters{MaxBitRate: 14400, RateManagement: t38.TransferredTCF, UDPEC: t38.UDPECNone}},
 		// Aliases T38FaxMaxRate/T38MaxDatagram, the bare boolean form, FEC, localTCF.
-		{"audio0-image.sdp", T38Params{Version: 3, MaxBitRate: 33600, RateManagement: LocalTCF, MaxDatagram: 1440, EC: ECFEC, FillBitRemoval: true}},
+		{"audio0-image.sdp", t38.Parameters{Version: 3, MaxBitRate: 33600, RateManagement: t38.LocalTCF, MaxDatagram: 1440, UDPEC: t38.UDPECFEC, FillBitRemoval: true}},
 	}
 	for _, c := range cases {
 		s, err := ParseSDP(readSDP(t, c.file))
@@ -75,20 +76,20 @@ func TestParseT38Forms(t *testing.T) {
 }
 
 func TestAnswerT38Negotiation(t *testing.T) {
-	ours := T38Params{Version: 0, MaxBitRate: 14400, MaxBuffer: 2000, MaxDatagram: 400, EC: ECRedundancy}
-	offer := T38Params{Version: 3, MaxBitRate: 33600, RateManagement: LocalTCF, MaxDatagram: 1440, EC: ECFEC, FillBitRemoval: true}
-	ans := AnswerT38(offer, ours)
-	want := T38Params{Version: 0, MaxBitRate: 14400, RateManagement: LocalTCF, MaxBuffer: 2000, MaxDatagram: 400, EC: ECRedundancy}
+	ours := t38.Parameters{Version: 0, MaxBitRate: 14400, MaxBuffer: 2000, MaxDatagram: 400, UDPEC: t38.UDPECRedundancy}
+	offer := t38.Parameters{Version: 3, MaxBitRate: 33600, RateManagement: t38.LocalTCF, MaxDatagram: 1440, UDPEC: t38.UDPECFEC, FillBitRemoval: true}
+	ans := t38.Answer(offer, ours)
+	want := t38.Parameters{Version: 0, MaxBitRate: 14400, RateManagement: t38.LocalTCF, MaxBuffer: 2000, MaxDatagram: 400, UDPEC: t38.UDPECRedundancy}
 	if ans != want {
 		t.Fatalf("got %+v want %+v", ans, want)
 	}
-	// version min(offer, ours) in the other direction too
-	ours.Version = 2
-	if got := AnswerT38(T38Params{Version: 1, MaxBitRate: 9600, EC: ECNone}, ours); got.Version != 1 || got.MaxBitRate != 9600 || got.EC != ECNone || got.RateManagement != TransferredTCF {
+	// version min(offer, ours) in the other direction too; 1 is answered as 0 (t38.Answer)
+	ours.Version = 3
+	if got := t38.Answer(t38.Parameters{Version: 2, MaxBitRate: 9600, UDPEC: t38.UDPECNone}, ours); got.Version != 2 || got.MaxBitRate != 9600 || got.UDPEC != t38.UDPECNone || got.RateManagement != t38.TransferredTCF {
 		t.Fatalf("got %+v", got)
 	}
 	// Our written booleans are bare and only when true.
-	attrs := T38Params{FillBitRemoval: true}.Attrs()
+	attrs := t38Attrs(t38.Parameters{FillBitRemoval: true})
 	found := false
 	for _, a := range attrs {
 		if a.Key == "T38FaxFillBitRemoval" {
@@ -121,7 +122,7 @@ func TestAnswerMirrorsOfferShape(t *testing.T) {
 	offer, _ := ParseSDP(readSDP(t, "audio0-image.sdp"))
 	b := newSDPBuilder(7, netip.MustParseAddr("127.0.0.1"))
 	img, _ := pickImage(offer)
-	body := b.answerShape(offer, img.index, imageMedia(30000, AnswerT38(img.params, T38Params{MaxBitRate: 14400, MaxDatagram: 400, EC: ECRedundancy})))
+	body := b.answerShape(offer, img.index, imageMedia(30000, t38.Answer(img.params, t38.Parameters{MaxBitRate: 14400, MaxDatagram: 400, UDPEC: t38.UDPECRedundancy})))
 	ans, err := ParseSDP(body)
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +132,7 @@ func TestAnswerMirrorsOfferShape(t *testing.T) {
 	}
 	// Same content twice keeps the o= version; different content bumps it (RFC 3264 §8).
 	v1 := ans.Origin.Version
-	again, _ := ParseSDP(b.answerShape(offer, img.index, imageMedia(30000, AnswerT38(img.params, T38Params{MaxBitRate: 14400, MaxDatagram: 400, EC: ECRedundancy}))))
+	again, _ := ParseSDP(b.answerShape(offer, img.index, imageMedia(30000, t38.Answer(img.params, t38.Parameters{MaxBitRate: 14400, MaxDatagram: 400, UDPEC: t38.UDPECRedundancy}))))
 	if again.Origin.Version != v1 {
 		t.Fatalf("version bumped on identical SDP: %d -> %d", v1, again.Origin.Version)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/faxseal/faxseal/t38"
 	"net"
 	"os"
 	"os/exec"
@@ -241,16 +242,24 @@ func (env *testEnv) startUAS(t *testing.T, scenario string, args ...string) (wai
 	return wait
 }
 
-// waitUDPBound waits until something has bound the UDP port (SIPp startup takes ~50 ms).
+// waitUDPBound waits until something has bound the UDP port (SIPp startup takes ~50 ms). It
+// looks in /proc/net/udp rather than trying to bind the port itself: a probe that binds can hold
+// the port at the very moment SIPp binds it, and SIPp then exits ("nothing bound" under load).
 func waitUDPBound(t *testing.T, port int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	want := fmt.Sprintf(":%04X ", port)
+	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		c, err := net.ListenPacket("udp4", "127.0.0.1:"+strconv.Itoa(port))
+		tab, err := os.ReadFile("/proc/net/udp")
 		if err != nil {
-			return // in use: SIPp is up
+			time.Sleep(300 * time.Millisecond) // no procfs: give SIPp its startup time
+			return
 		}
-		c.Close()
+		for _, line := range strings.Split(string(tab), "\n")[1:] {
+			if f := strings.Fields(line); len(f) > 1 && strings.HasSuffix(f[1]+" ", want) {
+				return
+			}
+		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("nothing bound UDP port %d", port)
@@ -453,7 +462,7 @@ func TestSIPpOutboundPeerReinvitesT38(t *testing.T) {
 	s := started.T38
 	// The offer said 9600 and MaxDatagram 180: our answer caps the rate, and we must respect
 	// their datagram limit.
-	if s.MaxBitRate != 9600 || s.RemoteDatagram != 180 || s.LocalDatagram != 400 || s.EC != ECRedundancy || s.Version != 0 {
+	if s.MaxBitRate != 9600 || s.RemoteDatagram != 180 || s.LocalDatagram != 400 || s.EC != t38.UDPECRedundancy || s.Version != 0 {
 		t.Fatalf("T.38 session %+v", s)
 	}
 	// RTP stops once the call is on T.38 (fax-protocols §3.6).
