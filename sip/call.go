@@ -120,6 +120,7 @@ type Call struct {
 	remotePending bool // their re-INVITE is being answered (RFC 3261 §14.2: 500 to an overlapping one)
 	t38Tried      bool // a refused T.38 request is not repeated in this call (fax-protocols §3.6)
 	ackWait       map[uint32]chan struct{}
+	ackSDP        chan []byte // delayed-offer call: the initial ACK's body (the answer to our 2xx)
 	lastAck       *sipmsg.Request
 	abandoned     *sipmsg.Request // our T.38 re-INVITE that timed out, whose late 2xx we still accept
 	lastAckCSeq   uint32
@@ -198,7 +199,7 @@ func (c *Call) WriteAudio(frame []byte) error {
 	var f [FrameSamples]byte
 	n := copy(f[:], frame)
 	for i := n; i < FrameSamples; i++ {
-		f[i] = a.codec.Silence()
+		f[i] = a.codec().Silence()
 	}
 	select {
 	case a.out <- f:
@@ -347,6 +348,7 @@ func (c *Call) startAudioLocked(codec Codec, pt uint8, remote netip.AddrPort) {
 	if c.audio == nil {
 		return
 	}
+	c.audio.setFormat(codec, pt)
 	c.audio.setRemote(remote)
 	c.codec, c.pt = codec, pt
 	c.media = MediaAudio

@@ -21,6 +21,14 @@
 // for the switch (the result arrives as an event), call.Hangup sends BYE (or CANCEL/final
 // response before answer), call.T38 returns the negotiated T.38 parameters.
 //
+// # Offers
+//
+// Inbound INVITEs with an offer are answered in the 200 (G.711, or T.38 when only an image stream
+// is offered); an INVITE without SDP (delayed offer, RFC 3261 §13.2.1) gets our G.711 offer in
+// the 200 and its answer is taken from the ACK (no acceptable audio there: BYE). Media packets
+// are accepted only from the address the SDP names, unless that address is unspecified or
+// private (NAT), when the first packet's source is latched (peerFilter).
+//
 // # Failure reasons of outbound calls
 //
 // The final response of an outbound INVITE maps to a FailureReason (see Reason):

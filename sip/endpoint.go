@@ -496,6 +496,12 @@ func (e *Endpoint) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	c.mu.Unlock()
 	if ok {
 		close(ch)
+	} else if c.ackSDP != nil {
+		// Before ReadAck: the answer must be there when WriteResponse sees the dialog confirmed.
+		select {
+		case c.ackSDP <- req.Body():
+		default:
+		}
 	}
 	if c.uas != nil {
 		c.uas.ReadAck(req, tx) // Established -> Confirmed; returns an error for re-INVITE ACKs

@@ -104,22 +104,30 @@ func (e *Endpoint) onInitialInvite(req *sipmsg.Request, tx sipmsg.ServerTransact
 		respond(tx, req, 500, "Server Internal Error", retryAfter(10))
 		return
 	}
-	if len(req.Body()) == 0 {
-		// Offerless INVITEs (answer in the ACK) do not occur on fax trunks; refusing is explicit.
-		respond(tx, req, 488, "Not Acceptable Here", sipmsg.NewHeader("Warning", `399 faxseal "SDP offer required"`))
-		return
-	}
-	offer, err := ParseSDP(req.Body())
-	if err != nil {
-		respond(tx, req, 400, "Bad Request")
-		return
-	}
-	aud, hasAudio := pickAudio(offer, trunk.codecs)
-	img, hasImage := pickImage(offer)
-	hasImage = hasImage && trunk.T38Enabled()
-	if !hasAudio && !hasImage {
-		respond(tx, req, 488, "Not Acceptable Here", sipmsg.NewHeader("Warning", `304 faxseal "Media type not available"`))
-		return
+	// An INVITE without a body is a delayed offer (RFC 3261 §13.2.1): our offer goes in the 2xx
+	// and the answer comes in the ACK. Some trunks (Cisco CUBE "delayed offer", older PBXes)
+	// send it.
+	delayed := len(req.Body()) == 0
+	var (
+		offer    *Session
+		aud      audioChoice
+		img      imageChoice
+		hasAudio bool
+	)
+	if !delayed {
+		offer, err = ParseSDP(req.Body())
+		if err != nil {
+			respond(tx, req, 400, "Bad Request")
+			return
+		}
+		aud, hasAudio = pickAudio(offer, trunk.codecs)
+		var hasImage bool
+		img, hasImage = pickImage(offer)
+		hasImage = hasImage && trunk.T38Enabled()
+		if !hasAudio && !hasImage {
+			respond(tx, req, 488, "Not Acceptable Here", sipmsg.NewHeader("Warning", `304 faxseal "Media type not available"`))
+			return
+		}
 	}
 
 	dua, tr := e.dialogUA(req.Transport())
@@ -140,7 +148,17 @@ func (e *Endpoint) onInitialInvite(req *sipmsg.Request, tx sipmsg.ServerTransact
 	// Media first, so the answer carries our port; every later failure path ends in finish().
 	var body []byte
 	c.mu.Lock()
-	if hasAudio {
+	switch {
+	case delayed:
+		// Audio only, like our outbound offers: T.38 follows by re-INVITE (sip.md §2.4). The
+		// stream starts once the ACK's answer names the peer's address and codec.
+		prefs := trunk.codecs
+		err = c.newAudioStreamLocked(prefs[0], prefs[0].PayloadType(), netipZero)
+		if err == nil {
+			body = c.sdp.offer(audioOfferMedia(c.audioPort, prefs))
+			c.ackSDP = make(chan []byte, 1)
+		}
+	case hasAudio:
 		// An offer with audio and image is answered with audio and m=image 0 (sip.md §2.4): T.38
 		// in the initial offer is widely refused, and we switch by re-INVITE.
 		err = c.newAudioStreamLocked(aud.codec, aud.pt, aud.remote)
@@ -148,7 +166,7 @@ func (e *Endpoint) onInitialInvite(req *sipmsg.Request, tx sipmsg.ServerTransact
 			c.startAudioLocked(aud.codec, aud.pt, aud.remote)
 			body = c.sdp.answerShape(offer, aud.index, audioMedia(c.audioPort, aud.codec, aud.pt))
 		}
-	} else {
+	default:
 		var port int
 		port, err = c.newImageStreamLocked()
 		if err == nil {
@@ -186,6 +204,11 @@ func (e *Endpoint) onInitialInvite(req *sipmsg.Request, tx sipmsg.ServerTransact
 		c.finish(err, false)
 		return
 	}
+	if delayed && !c.takeACKAnswer() {
+		c.bye()
+		c.finish(ErrNoAcceptableMedia, false)
+		return
+	}
 	c.mu.Lock()
 	c.answered = true
 	media := c.media
@@ -207,6 +230,31 @@ func (e *Endpoint) onInitialInvite(req *sipmsg.Request, tx sipmsg.ServerTransact
 		c.endFromDialog(ErrRemoteHangup)
 	case <-c.done:
 	}
+}
+
+// takeACKAnswer applies the answer the ACK of a delayed-offer call carried (RFC 3264 §5: the
+// answer to our 2xx offer). An ACK without an acceptable audio answer leaves nothing to carry
+// the fax, and the session is ended with BYE (RFC 3261 §13.3.1.4 lets the UAS do so).
+func (c *Call) takeACKAnswer() bool {
+	var body []byte
+	select {
+	case body = <-c.ackSDP:
+	default:
+	}
+	ans, err := ParseSDP(body)
+	if err != nil {
+		c.log.Info("delayed offer: the ACK carried no usable answer; ending the call", "err", err)
+		return false
+	}
+	aud, ok := pickAudio(ans, c.trunk.codecs)
+	if !ok {
+		c.log.Info("delayed offer: no acceptable audio in the ACK's answer; ending the call")
+		return false
+	}
+	c.mu.Lock()
+	c.startAudioLocked(aud.codec, aud.pt, aud.remote)
+	c.mu.Unlock()
+	return true
 }
 
 func (e *Endpoint) maxCalls() int {

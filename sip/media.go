@@ -42,10 +42,9 @@ type AudioFrame struct {
 // rtpStream sends G.711 every 20 ms without VAD/CN (RFC 3551; fax must not be silence-suppressed)
 // and plays received frames out through a fixed-depth buffer on the same clock.
 type rtpStream struct {
-	conn  *net.UDPConn
-	codec Codec
-	pt    uint8
-	peer  peerFilter
+	conn   *net.UDPConn
+	format atomic.Uint32 // codec<<8 | payload type: set from the answer, read by both loops
+	peer   peerFilter
 
 	resume  chan struct{}
 	out     chan [FrameSamples]byte
@@ -79,11 +78,19 @@ type ToneDetector interface {
 }
 
 func newRTPStream(conn *net.UDPConn, codec Codec, pt uint8, remote netip.AddrPort, in chan AudioFrame, cng ToneDetector, onCNG func()) *rtpStream {
-	s := &rtpStream{conn: conn, codec: codec, pt: pt, out: make(chan [FrameSamples]byte, 8), in: in, resume: make(chan struct{}, 1), stop: make(chan struct{}), cng: cng, onCNG: onCNG}
+	s := &rtpStream{conn: conn, out: make(chan [FrameSamples]byte, 8), in: in, resume: make(chan struct{}, 1), stop: make(chan struct{}), cng: cng, onCNG: onCNG}
+	s.setFormat(codec, pt)
 	s.peer.set(remote)
 	s.sending.Store(true)
 	return s
 }
+
+// setFormat sets the codec and payload type the answer chose; the stream may have been built
+// (its port offered) before the answer was known.
+func (s *rtpStream) setFormat(codec Codec, pt uint8) { s.format.Store(uint32(codec)<<8 | uint32(pt)) }
+
+func (s *rtpStream) codec() Codec { return Codec(s.format.Load() >> 8) }
+func (s *rtpStream) pt() uint8    { return uint8(s.format.Load()) }
 
 // setActive starts or stops the 20 ms clock (sending and playout together).
 func (s *rtpStream) setActive(on bool) {
@@ -135,7 +142,7 @@ func (s *rtpStream) readLoop() {
 			continue
 		}
 		// CN (PT 13) and telephone-event are ignored: a fax stream must be continuous G.711.
-		if p.PayloadType != s.pt || len(p.Payload) == 0 {
+		if p.PayloadType != s.pt() || len(p.Payload) == 0 {
 			continue
 		}
 		if !s.peer.accept(src) {
@@ -172,7 +179,7 @@ func (s *rtpStream) push(seq uint16, payload []byte) {
 	slot.ok, slot.seq = true, seq
 	n := copy(slot.data[:], payload)
 	for i := n; i < FrameSamples; i++ {
-		slot.data[i] = s.codec.Silence()
+		slot.data[i] = s.codec().Silence()
 	}
 }
 
@@ -188,7 +195,7 @@ func (s *rtpStream) pull() (AudioFrame, bool) {
 		}
 		f := AudioFrame{Lost: true}
 		for i := range f.Payload {
-			f.Payload[i] = s.codec.Silence()
+			f.Payload[i] = s.codec().Silence()
 		}
 		return f, true
 	}
@@ -200,7 +207,7 @@ func (s *rtpStream) pull() (AudioFrame, bool) {
 	} else {
 		f.Lost = true
 		for i := range f.Payload {
-			f.Payload[i] = s.codec.Silence()
+			f.Payload[i] = s.codec().Silence()
 		}
 		s.lost.Add(1)
 	}
@@ -210,12 +217,12 @@ func (s *rtpStream) pull() (AudioFrame, bool) {
 
 func (s *rtpStream) clockLoop() {
 	defer s.wg.Done()
-	hdr := rtp.Header{Version: 2, PayloadType: s.pt, SequenceNumber: uint16(rand.Uint32()), Timestamp: rand.Uint32(), SSRC: rand.Uint32(), Marker: true}
+	hdr := rtp.Header{Version: 2, PayloadType: s.pt(), SequenceNumber: uint16(rand.Uint32()), Timestamp: rand.Uint32(), SSRC: rand.Uint32(), Marker: true}
 	pkt := make([]byte, 12+FrameSamples)
 	var linear [FrameSamples]int16
 	var silence [FrameSamples]byte
 	for i := range silence {
-		silence[i] = s.codec.Silence()
+		silence[i] = s.codec().Silence()
 	}
 	t := time.NewTicker(FrameInterval)
 	defer t.Stop()
@@ -240,6 +247,12 @@ func (s *rtpStream) clockLoop() {
 		if !s.sending.Load() {
 			continue
 		}
+		if codec := s.codec(); silence[0] != codec.Silence() {
+			for i := range silence {
+				silence[i] = codec.Silence()
+			}
+		}
+		hdr.PayloadType = s.pt()
 		frame := silence
 		select {
 		case frame = <-s.out:
@@ -258,7 +271,7 @@ func (s *rtpStream) clockLoop() {
 		hdr.SequenceNumber++
 		hdr.Timestamp += FrameSamples
 		if f, ok := s.pull(); ok {
-			if s.cng != nil && !f.Lost && s.cng.Feed(decodeG711(linear[:], f.Payload[:], s.codec)) {
+			if s.cng != nil && !f.Lost && s.cng.Feed(decodeG711(linear[:], f.Payload[:], s.codec())) {
 				s.cng = nil
 				s.onCNG()
 			}

@@ -641,3 +641,25 @@ func TestSIPpInboundLate2xxToReinvite(t *testing.T) {
 	wantKinds(t, env.log.kinds(c), "answered", "t38-refused", "t38-started", "hangup(remote)")
 	env.waitIdle(t)
 }
+
+// TestSIPpInboundDelayedOffer: an INVITE without SDP gets our audio offer in the 200 and the
+// answer from the ACK (RFC 3261 §13.2.1); our RTP goes to the address in that answer, which
+// SIPp echoes back, and the T.38 re-INVITE that follows is refused, keeping G.711.
+func TestSIPpInboundDelayedOffer(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, nil, 0)
+	env.runUAC(t, env.scenario(t, "uac_delayed_offer.xml"), "-s", didActive, "-d", "1000", "-rtp_echo")
+	c := env.onlyCall(t)
+	waitDone(t, c)
+	wantKinds(t, env.log.kinds(c), "answered", "t38-refused(488)", "hangup(remote)")
+	if c.Codec() != CodecPCMU {
+		t.Fatalf("codec %v, want the answer's PCMU", c.Codec())
+	}
+	c.mu.Lock()
+	a := c.audio
+	c.mu.Unlock()
+	if a == nil || a.sent.Load() == 0 || a.received.Load() == 0 {
+		t.Fatal("no RTP exchanged with the address the ACK's answer gave")
+	}
+	env.waitIdle(t)
+}
