@@ -5,6 +5,18 @@
 // Inbound: the trunk calls a provisioned number; the call's pages become a PDF and a TIFF handed
 // to the Deliver function (which stores them, e.g. store.InsertReceivedFax). Outbound: Send dials
 // through a trunk and transmits pages, reporting progress and a Result.
+//
+// # Who asks for T.38
+//
+// As the receiver (inbound) the gateway re-INVITEs at answer or on the caller's CNG, per the
+// trunk's t38.reinvite policy (sip.md §2.5). As the sender (outbound) it waits for the far end's
+// re-INVITE; with t38.outbound_reinvite_after set it asks itself 2 s after it recognised the far
+// fax. That recognition is the first of CED or V.21 (flags or an HDLC frame) from the far end,
+// and in practice V.21: modem/audio does not report CED while our own CNG is playing (its tone
+// detector hears the line, and our CNG bursts overlap the far CED's 2.6-4 s), so the DIS
+// preamble that follows CED is what triggers the re-INVITE (fax-protocols §3.6). A refusal
+// (488/415/606 or no answer) keeps the T.30 session running on G.711 without a restart; a
+// switch restarts T.30 from phase B on the new media.
 package gateway
 
 import (
