@@ -54,6 +54,7 @@ type Transport struct {
 	mode       t30.RxMode
 	v21rx      *v21.Rx
 	v21def     *hdlc.Deframer
+	v21tail    v21Tail // rebuilds a frame whose closing flag fell in a lost packet
 	v21up      bool
 	v21framing bool // a V.21 preamble has been seen on this carrier
 	fast       fastRx

@@ -203,6 +203,7 @@ func (t *Transport) RxFillin(n int) {
 	// A lost packet costs V.21 six bits: let the deframer rebuild the frame around them.
 	if k := t.v21rx.Fillin(n); k > 0 && (t.mode.Kind == t30.RxV21 || t.fastSt != fastTrained) {
 		t.v21def.PutGap(k)
+		t.v21tail.gap(k)
 	}
 	if t.fast != nil {
 		t.fast.fillin(n)
@@ -224,7 +225,21 @@ func (t *Transport) RxFillin(n int) {
 func (t *Transport) runV21(samples []int16, carrierEvents bool) {
 	t.bits = t.v21rx.Put(samples, t.bits[:0])
 	for _, b := range t.bits {
-		switch t.v21def.PutBit(int(b)) {
+		t.v21tail.put(b)
+		st := t.v21def.PutBit(int(b))
+		if t.v21tail.flagged {
+			if st == hdlc.FrameBad && t.v21framing {
+				// The deframer could not repair a gap that took the closing flag's first bits:
+				// try the frame as ending in the gap.
+				if f, ok := t.v21tail.rebuild(t.v21def.Check); ok {
+					t.sawFrame = true
+					t.emitFrame(t30.V21, 300, f, true)
+					continue
+				}
+			}
+			t.v21tail.reset()
+		}
+		switch st {
 		case hdlc.Preamble:
 			// Frames count only after a real preamble (5 flags, brief §3.2): noise and the other
 			// modems' signals make random "frames" between chance flag patterns.
@@ -243,16 +258,31 @@ func (t *Transport) runV21(samples []int16, carrierEvents bool) {
 				t.emitFrame(t30.V21, 300, t.v21def.Frame(), false)
 			}
 		case hdlc.Abort:
+			t.v21rebuildTail()
 			t.v21framing = false
 		}
 	}
 	if !t.v21rx.Carrier() {
+		t.v21rebuildTail()
 		if t.v21up {
 			t.v21up = false
 			t.emit(t30.Event{Kind: t30.EventCarrierDown, Modulation: t30.V21, BitRate: 300})
 		}
 		t.v21def.Reset()
 		t.v21framing = false
+	}
+}
+
+// v21rebuildTail reports a V.21 frame whose end fell in a lost packet, if it can be rebuilt (see
+// v21Tail), when its carrier has gone or an abort ended it.
+func (t *Transport) v21rebuildTail() {
+	if !t.v21framing {
+		t.v21tail.reset()
+		return
+	}
+	if f, ok := t.v21tail.rebuild(t.v21def.Check); ok {
+		t.sawFrame = true
+		t.emitFrame(t30.V21, 300, f, true)
 	}
 }
 
@@ -280,6 +310,7 @@ func (t *Transport) runFast(samples []int16) {
 			t.fastDef.Reset()
 			t.acc, t.nacc = 0, 0
 			t.v21def.Reset()
+			t.v21tail.reset()
 			t.emit(t30.Event{Kind: t30.EventTrained, Modulation: m, BitRate: rate})
 		case stFailed:
 			t.fastSt = fastFailed
