@@ -12,9 +12,10 @@
 // trunk's t38.reinvite policy (sip.md §2.5). As the sender (outbound) it waits for the far end's
 // re-INVITE; with t38.outbound_reinvite_after set it asks itself 2 s after it recognised the far
 // fax. That recognition is the first of CED or V.21 (flags or an HDLC frame) from the far end,
-// and in practice V.21: modem/audio does not report CED while our own CNG is playing (its tone
-// detector hears the line, and our CNG bursts overlap the far CED's 2.6-4 s), so the DIS
-// preamble that follows CED is what triggers the re-INVITE (fax-protocols §3.6). A refusal
+// and in practice V.21: modem/audio runs its tone detector only while it is not itself sending a
+// tone (audio.Transport.Rx skips it during our CNG job, whose cadence covers the far CED's
+// 2.6-4 s), so the DIS preamble that follows CED is what triggers the re-INVITE (fax-protocols
+// §3.6). A refusal
 // (488/415/606 or no answer) keeps the T.30 session running on G.711 without a restart; a
 // switch restarts T.30 from phase B on the new media.
 package gateway
