@@ -77,17 +77,20 @@ type BitSource interface {
 	Bit() (bit int, ok bool)
 }
 
-// Tx is a V.27ter transmitter.
+// Tx is a V.27ter transmitter: the shared modulator (qam.Transmitter) fed by the V.27ter symbols.
 type Tx struct {
+	out qam.Transmitter
+	sym txSymbols
+}
+
+// txSymbols generates the V.27ter training segments, data and shutdown.
+type txSymbols struct {
 	rate    int
 	src     BitSource
-	shaper  *dsp.Shaper
-	gain    float64
 	scr     dsp.Scrambler
 	step    int
 	state   int
 	dataEnd int
-	done    bool
 }
 
 // NewTx returns a transmitter at rate (2400 or 4800), with the segment 1 echo protection tone if
@@ -96,48 +99,27 @@ func NewTx(rate int, tep bool, src BitSource) (*Tx, error) {
 	if err := checkRate(rate); err != nil {
 		return nil, err
 	}
-	t := &Tx{
-		rate: rate, src: src,
-		shaper:  dsp.NewShaper(CarrierHz, Baud(rate), 0.5, 10),
-		gain:    math.Sqrt(2 * dsp.DBm0Power(TxLevel) / symbolPower),
-		scr:     dsp.NewV27Scrambler(),
-		dataEnd: -1,
-	}
-	t.scr.Reg = scramblerSeed
+	t := &Tx{sym: txSymbols{rate: rate, src: src, scr: dsp.NewV27Scrambler(), dataEnd: -1}}
+	t.sym.scr.Reg = scramblerSeed
 	if !tep {
-		t.step = segTEP
+		t.sym.step = segTEP
+	}
+	t.out = qam.Transmitter{
+		Shaper:  dsp.NewShaper(CarrierHz, Baud(rate), 0.5, 10),
+		Gain:    math.Sqrt(2 * dsp.DBm0Power(TxLevel) / symbolPower),
+		Symbols: &t.sym,
 	}
 	return t, nil
 }
 
 // Done reports whether the transmission, including shutdown, has ended.
-func (t *Tx) Done() bool { return t.done }
+func (t *Tx) Done() bool { return t.out.Done() }
 
 // Read fills dst and returns the number of samples carrying signal.
-func (t *Tx) Read(dst []int16) int {
-	n := 0
-	for i := range dst {
-		if t.done {
-			dst[i] = 0
-			continue
-		}
-		if t.shaper.Step() {
-			sym, ok := t.symbol()
-			if !ok {
-				t.done = true
-				dst[i] = 0
-				continue
-			}
-			t.shaper.Push(sym)
-		}
-		v := t.shaper.Sample() * t.gain
-		dst[i] = int16(math.Round(math.Max(-32768, math.Min(32767, v))))
-		n++
-	}
-	return n
-}
+func (t *Tx) Read(dst []int16) int { return t.out.Read(dst) }
 
-func (t *Tx) symbol() (complex128, bool) {
+// Next returns the next V.27ter symbol, or ok false when the transmission is over.
+func (t *txSymbols) Next() (complex128, bool) {
 	s := t.step
 	t.step++
 	switch {

@@ -17,7 +17,7 @@ var modem = qamtest.Modem{
 	NewRx: func(rate int) (qamtest.Rx, error) { return NewRx(rate) },
 	NewTxOffset: func(rate int, src *qamtest.Bits, offHz float64) qamtest.Tx {
 		tx, _ := NewTx(rate, false, src)
-		tx.shaper.Carrier.SetFreq(CarrierHz + offHz)
+		tx.out.Shaper.Carrier.SetFreq(CarrierHz + offHz)
 		return tx
 	},
 	BadTxRate: 9600,

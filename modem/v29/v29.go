@@ -84,18 +84,21 @@ func trainingBit(reg *uint8) int {
 
 // Tx is a V.29 transmitter: training, then the bits of its source, then a short shutdown.
 type Tx struct {
+	out qam.Transmitter
+	sym txSymbols
+}
+
+// txSymbols generates the V.29 training segments, data and shutdown; qam.Transmitter modulates them.
+type txSymbols struct {
 	ri       int
 	rate     int
 	src      BitSource
-	shaper   *dsp.Shaper
-	gain     float64
 	scr      dsp.Scrambler
 	trainReg uint8
 	step     int // symbols sent
 	tep      bool
 	state    int // differential phase state
 	dataEnd  int // symbol index where the shutdown began, -1 while data flows
-	done     bool
 }
 
 // NewTx returns a transmitter at rate (7200 or 9600), with TEP if tep.
@@ -104,16 +107,19 @@ func NewTx(rate int, tep bool, src BitSource) (*Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Tx{
+	t := &Tx{sym: txSymbols{
 		ri: ri, rate: rate, src: src, tep: tep,
-		shaper:   dsp.NewShaper(CarrierHz, Baud, 0.25, 12),
-		gain:     math.Sqrt(2 * dsp.DBm0Power(TxLevel) / meanPower[ri]),
 		scr:      dsp.NewScrambler(18, 23),
 		trainReg: 0x2A,
 		dataEnd:  -1,
+	}}
+	t.out = qam.Transmitter{
+		Shaper:  dsp.NewShaper(CarrierHz, Baud, 0.25, 12),
+		Gain:    math.Sqrt(2 * dsp.DBm0Power(TxLevel) / meanPower[ri]),
+		Symbols: &t.sym,
 	}
 	if !tep {
-		t.step = segTEP
+		t.sym.step = segTEP
 	}
 	return t, nil
 }
@@ -122,34 +128,13 @@ func NewTx(rate int, tep bool, src BitSource) (*Tx, error) {
 const TrainingSymbols = segSilence + segABAB + segCDCD + segOnes
 
 // Done reports whether the transmission, including shutdown, has ended.
-func (t *Tx) Done() bool { return t.done }
+func (t *Tx) Done() bool { return t.out.Done() }
 
 // Read fills dst and returns the number of samples carrying signal; after the end the rest is
 // silence.
-func (t *Tx) Read(dst []int16) int {
-	n := 0
-	for i := range dst {
-		if t.done {
-			dst[i] = 0
-			continue
-		}
-		if t.shaper.Step() {
-			sym, ok := t.symbol()
-			if !ok {
-				t.done = true
-				dst[i] = 0
-				continue
-			}
-			t.shaper.Push(sym)
-		}
-		v := t.shaper.Sample() * t.gain
-		dst[i] = int16(math.Round(math.Max(-32768, math.Min(32767, v))))
-		n++
-	}
-	return n
-}
+func (t *Tx) Read(dst []int16) int { return t.out.Read(dst) }
 
-func (t *Tx) bit() int {
+func (t *txSymbols) bit() int {
 	if t.dataEnd >= 0 {
 		return t.scr.Scramble(1)
 	}
@@ -161,8 +146,8 @@ func (t *Tx) bit() int {
 	return t.scr.Scramble(b)
 }
 
-// symbol returns the next symbol, or ok false when the transmission is over.
-func (t *Tx) symbol() (complex128, bool) {
+// Next returns the next V.29 symbol, or ok false when the transmission is over.
+func (t *txSymbols) Next() (complex128, bool) {
 	s := t.step
 	t.step++
 	switch {
@@ -190,7 +175,7 @@ func (t *Tx) symbol() (complex128, bool) {
 	return t.dataSymbol(false), true
 }
 
-func (t *Tx) dataSymbol(ones bool) complex128 {
+func (t *txSymbols) dataSymbol(ones bool) complex128 {
 	next := t.bit
 	if ones {
 		next = func() int { return t.scr.Scramble(1) }

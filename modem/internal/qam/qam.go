@@ -1,5 +1,6 @@
-// Package qam is the receive engine shared by the V.27ter and V.29 modems (and usable by any
-// T/2-equalised PSK/QAM modem with a two-symbol training pattern): carrier detection, the pass-band
+// Package qam is the engine shared by the V.27ter and V.29 modems: on the transmit side the
+// modulator glue (Transmitter, tx.go), on the receive side (usable by any T/2-equalised PSK/QAM
+// modem with a two-symbol training pattern) carrier detection, the pass-band
 // RRC front end, AGC, Gardner symbol timing, a 33-tap T/2 LMS equaliser, a decision-directed carrier
 // loop, the training state machine, and fill-in for lost packets. The modem supplies a Scheme: its
 // known training symbols, its slicer/differential decoder/descrambler, and the length of its
