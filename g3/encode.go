@@ -368,17 +368,6 @@ func putRun(acc uint64, n uint, buf []byte, o int, run int32, codes *[2560 + 64 
 	return putWide(acc, n, buf, o, uint64(c>>5), uint(c&31))
 }
 
-// putRunBits is putRun for putBits's callers (fewer than 32 pending bits).
-func putRunBits(acc uint64, n uint, buf []byte, o int, run int32, codes *[2560 + 64 + 1]uint32) (uint64, uint, int) {
-	for run > maxTableRun {
-		c := codes[2560+64]
-		acc, n, o = putBits(acc, n, buf, o, c>>5, uint(c&31))
-		run -= 2560
-	}
-	c := codes[run]
-	return putBits(acc, n, buf, o, c>>5, uint(c&31))
-}
-
 // code1D writes a one-dimensional row from its k changing elements: alternating white and black
 // runs, starting with a white run that may be empty (T.4 §4.1.1). A white and black pair goes out
 // as one code.
@@ -483,8 +472,23 @@ func (e *Encoder) code2D() {
 				first, second = second, first
 			}
 			acc, n, o = putBits(acc, n, buf, o, 0b001, 3) // horizontal
-			acc, n, o = putRunBits(acc, n, buf, o, a1-max(a0, 0), first)
-			acc, n, o = putRunBits(acc, n, buf, o, a2-a1, second)
+			// Make-up codes for long runs inline: a call in the loop would make the compiler keep
+			// the loop's variables on the stack.
+			r1, r2 := uint32(a1-max(a0, 0)), uint32(a2-a1)
+			for r1 > maxTableRun {
+				c := first[2560+64]
+				acc, n, o = putBits(acc, n, buf, o, c>>5, uint(c&31))
+				r1 -= 2560
+			}
+			c := first[r1]
+			acc, n, o = putBits(acc, n, buf, o, c>>5, uint(c&31))
+			for r2 > maxTableRun {
+				c := second[2560+64]
+				acc, n, o = putBits(acc, n, buf, o, c>>5, uint(c&31))
+				r2 -= 2560
+			}
+			c = second[r2]
+			acc, n, o = putBits(acc, n, buf, o, c>>5, uint(c&31))
 			a0 = a2
 			j += 2
 		}
