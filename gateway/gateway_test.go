@@ -21,6 +21,9 @@ const (
 
 var portBase atomic.Int32
 
+// mediaLo is the first media port of each test gateway (*Gateway -> int).
+var mediaLo sync.Map
+
 // testPages draws n distinct fine-resolution A4-width pages (bars and a per-page block pattern).
 func testPages(t *testing.T, n, rows int) []*g3.Page {
 	t.Helper()
@@ -85,6 +88,7 @@ func pair(t *testing.T, modA, modB func(*sip.Trunk)) (a, b *Gateway, got *receiv
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cancel(); g.Close() })
+		mediaLo.Store(g, lo)
 		return g
 	}
 	base := 50000 + (n%20)*400
@@ -293,6 +297,56 @@ func TestLoopbackSenderReinvitesAfterCED(t *testing.T) {
 	a, b, got := pair(t,
 		func(tr *sip.Trunk) { tr.T38.OutboundReinviteAfter = time.Minute },
 		func(tr *sip.Trunk) { tr.T38.Reinvite = sip.ReinvitePeer })
+	pages := testPages(t, 1, 200)
+	res := a.Send(context.Background(), SendRequest{To: numB, CallerID: numA, Pages: pages})
+	if !res.Delivered || res.Media != sip.MediaT38 {
+		t.Fatalf("result %+v", res)
+	}
+	select {
+	case r := <-got.ch:
+		samePages(t, r.TIFF, pages)
+	case <-time.After(15 * time.Second):
+		t.Fatal("nothing delivered")
+	}
+	waitIdle(t, a, b)
+}
+
+// TestLoopbackIgnoresStalePeer: a port fresh from the pool can still receive packets from the
+// previous call's peer (another test, another process). Such a sender blasts the first media
+// ports of both gateways during a T.38 fax; the fax must still go through, since media is taken
+// only from the address the SDP named (sip.peerFilter). With first-packet latching, our DCS went
+// to the stale sender and the receiver answered DIS three times (the loaded `make test` failure).
+func TestLoopbackIgnoresStalePeer(t *testing.T) {
+	t.Parallel()
+	a, b, got := pair(t, nil, nil)
+	stale, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stale.Close()
+	var targets []*net.UDPAddr
+	for _, g := range []*Gateway{a, b} {
+		lo, _ := mediaLo.Load(g)
+		for i := range 4 {
+			targets = append(targets, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: lo.(int) + i})
+		}
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				for _, to := range targets {
+					stale.WriteToUDP([]byte("stale media from an earlier call"), to)
+				}
+			}
+		}
+	}()
 	pages := testPages(t, 1, 200)
 	res := a.Send(context.Background(), SendRequest{To: numB, CallerID: numA, Pages: pages})
 	if !res.Delivered || res.Media != sip.MediaT38 {
