@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -107,8 +108,13 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	var ev webhook.Delivery
 	var status string
 	var attempts int
-	err := p.store.QueryRow(ctx, `SELECT url, secret, event, body, status, attempts FROM webhook_events WHERE id = $1`,
-		job.Args.EventID).Scan(&ev.URL, &ev.Secret, &ev.Event, &ev.Body, &status, &attempts)
+	var waiting bool
+	// waiting: the fax's fax.received (recorded before this event) is still being delivered.
+	err := p.store.QueryRow(ctx, `SELECT e.url, e.secret, e.event, e.body, e.status, e.attempts,
+		e.event = $2 AND EXISTS (SELECT 1 FROM webhook_events r WHERE r.partner_id = e.partner_id
+			AND r.subject_id = e.subject_id AND r.event = $3 AND r.status = 'pending' AND r.created_at <= e.created_at)
+		FROM webhook_events e WHERE e.id = $1`,
+		job.Args.EventID, webhook.EventFaxExtracted, webhook.EventFaxReceived).Scan(&ev.URL, &ev.Secret, &ev.Event, &ev.Body, &status, &attempts, &waiting)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // the partner was deleted with its events
 	}
@@ -117,6 +123,12 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	if status != "pending" {
 		return nil // delivered or failed already (a duplicate job)
+	}
+	if waiting {
+		// The seed promises "fax.received fires first; fax.extracted fires after", but the two are
+		// delivered by independent jobs. Snoozing does not count as an attempt (River keeps
+		// job.Attempt), so the 1/5/25 min schedule of this event starts only once it is sent.
+		return river.JobSnooze(orderSnooze(job.Metadata))
 	}
 	ev.EventID, ev.Attempt = job.Args.EventID, attempts+1
 	a := p.deliverer.Deliver(ctx, ev)
@@ -178,6 +190,23 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	return errors.New(a.Error) // River schedules the retry at NextRetry
 }
+
+// orderSnooze is how long a fax.extracted waits before looking at its fax.received again: short at
+// first (the usual case is a delivery in flight, well under the 10 s timeout), doubling per snooze up
+// to a minute while fax.received sits in its retry schedule (up to 31 min).
+func orderSnooze(metadata []byte) time.Duration {
+	var m struct {
+		Snoozes int `json:"snoozes"` // River's count of this job's snoozes
+	}
+	_ = json.Unmarshal(metadata, &m) // no metadata: the first snooze
+	d := orderSnoozeMin << min(max(m.Snoozes, 0), 8)
+	return min(d, orderSnoozeMax)
+}
+
+const (
+	orderSnoozeMin = 250 * time.Millisecond
+	orderSnoozeMax = time.Minute
+)
 
 // NextRetry hands River the retry time Work logged as next_attempt_at, so the delivery log and the
 // job agree. Without one (the log write failed) it follows the policy from now.

@@ -78,7 +78,8 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 }
 
 // next waits for one delivery of event. Deliveries of different events run concurrently, so one
-// queued later can arrive first: the ones of other events are kept for later calls.
+// queued later can arrive first: the ones of other events are kept for later calls — except a
+// fax.extracted ahead of fax.received, which the delivery worker holds back (jobs.orderSnooze).
 func (r *hookReceiver) next(t *testing.T, event string) (delivery, map[string]any) {
 	t.Helper()
 	for i, d := range r.early {
@@ -93,7 +94,10 @@ func (r *hookReceiver) next(t *testing.T, event string) (delivery, map[string]an
 	for {
 		select {
 		case d := <-r.hits:
-			if d.header.Get(webhook.EventHeader) != event {
+			if got := d.header.Get(webhook.EventHeader); got != event {
+				if event == webhook.EventFaxReceived && got == webhook.EventFaxExtracted {
+					t.Fatalf("fax.extracted arrived before fax.received (the seed: fax.received fires first)")
+				}
 				r.early = append(r.early, d)
 				continue
 			}
