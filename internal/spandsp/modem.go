@@ -3,9 +3,7 @@
 package spandsp
 
 /*
-#include <stdlib.h>
-#include <string.h>
-#include <spandsp.h>
+#include "bits.h"
 
 // spandsp's V.21 (FSK), V.27ter and V.29 modems behind one C-side peer each way, so the get_bit and
 // put_bit callbacks never call back into Go: bits to send and bits received live in C memory.
@@ -14,45 +12,31 @@ enum { MODEM_V21 = 1, MODEM_V27TER = 2, MODEM_V29 = 3 };
 typedef struct {
 	int kind;
 	void *st;
-	uint8_t *bits;
-	int nbits;
-	int pos;
+	bitsrc src;
 } mtx_peer;
-
-static int mtx_get_bit(void *user) {
-	mtx_peer *p = (mtx_peer *) user;
-	if (p->pos >= p->nbits)
-		return SIG_STATUS_END_OF_DATA;
-	return p->bits[p->pos++];
-}
 
 static mtx_peer *mtx_new(int kind, int rate, int tep, const uint8_t *bits, int n) {
 	mtx_peer *p = calloc(1, sizeof(mtx_peer));
 	if (p == NULL)
 		return NULL;
-	if (n > 0) {
-		p->bits = malloc(n);
-		if (p->bits == NULL) {
-			free(p);
-			return NULL;
-		}
-		memcpy(p->bits, bits, n);
+	if (bitsrc_load(&p->src, bits, n) != 0) {
+		free(p);
+		return NULL;
 	}
-	p->nbits = n;
 	p->kind = kind;
 	switch (kind) {
 	case MODEM_V21:
-		p->st = fsk_tx_init(NULL, &preset_fsk_specs[FSK_V21CH2], mtx_get_bit, p);
+		p->st = fsk_tx_init(NULL, &preset_fsk_specs[FSK_V21CH2], bitsrc_get, &p->src);
 		break;
 	case MODEM_V27TER:
-		p->st = v27ter_tx_init(NULL, rate, tep, mtx_get_bit, p);
+		p->st = v27ter_tx_init(NULL, rate, tep, bitsrc_get, &p->src);
 		break;
 	case MODEM_V29:
-		p->st = v29_tx_init(NULL, rate, tep, mtx_get_bit, p);
+		p->st = v29_tx_init(NULL, rate, tep, bitsrc_get, &p->src);
 		break;
 	}
 	if (p->st == NULL) {
-		free(p->bits);
+		free(p->src.bits);
 		free(p);
 		return NULL;
 	}
@@ -83,56 +67,31 @@ static void mtx_free(mtx_peer *p) {
 		v29_tx_free((v29_tx_state_t *) p->st);
 		break;
 	}
-	free(p->bits);
+	free(p->src.bits);
 	free(p);
 }
 
 typedef struct {
 	int kind;
 	void *st;
-	uint8_t *bits;
-	int nbits;
-	int cap;
-	int events[256];
-	int event_at[256];
-	int nevents;
+	bitsink sink;
 } mrx_peer;
-
-static void mrx_put_bit(void *user, int bit) {
-	mrx_peer *p = (mrx_peer *) user;
-	if (bit < 0) {
-		if (p->nevents < 256) {
-			p->events[p->nevents] = bit;
-			p->event_at[p->nevents] = p->nbits;
-			p->nevents++;
-		}
-		return;
-	}
-	if (p->nbits >= p->cap) {
-		int cap = p->cap ? 2*p->cap : 65536;
-		uint8_t *b = realloc(p->bits, cap);
-		if (b == NULL)
-			return;
-		p->bits = b;
-		p->cap = cap;
-	}
-	p->bits[p->nbits++] = (uint8_t) (bit & 1);
-}
 
 static mrx_peer *mrx_new(int kind, int rate) {
 	mrx_peer *p = calloc(1, sizeof(mrx_peer));
 	if (p == NULL)
 		return NULL;
 	p->kind = kind;
+	p->sink.maxevents = 256;
 	switch (kind) {
 	case MODEM_V21:
-		p->st = fsk_rx_init(NULL, &preset_fsk_specs[FSK_V21CH2], FSK_FRAME_MODE_SYNC, mrx_put_bit, p);
+		p->st = fsk_rx_init(NULL, &preset_fsk_specs[FSK_V21CH2], FSK_FRAME_MODE_SYNC, bitsink_put, &p->sink);
 		break;
 	case MODEM_V27TER:
-		p->st = v27ter_rx_init(NULL, rate, mrx_put_bit, p);
+		p->st = v27ter_rx_init(NULL, rate, bitsink_put, &p->sink);
 		break;
 	case MODEM_V29:
-		p->st = v29_rx_init(NULL, rate, mrx_put_bit, p);
+		p->st = v29_rx_init(NULL, rate, bitsink_put, &p->sink);
 		break;
 	}
 	if (p->st == NULL) {
@@ -196,7 +155,7 @@ static void mrx_free(mrx_peer *p) {
 		v29_rx_free((v29_rx_state_t *) p->st);
 		break;
 	}
-	free(p->bits);
+	free(p->sink.bits);
 	free(p);
 }
 */
@@ -307,23 +266,11 @@ func (r *ModemRx) Write(amp []int16) {
 func (r *ModemRx) Fillin(n int) { C.mrx_fillin(r.p, C.int(n)) }
 
 // Bits returns a copy of every data bit received so far.
-func (r *ModemRx) Bits() []byte {
-	n := int(r.p.nbits)
-	if n == 0 {
-		return nil
-	}
-	return C.GoBytes(unsafe.Pointer(r.p.bits), C.int(n))
-}
+func (r *ModemRx) Bits() []byte { return sinkBits(&r.p.sink) }
 
 // Events returns the status codes reported so far and, for each, how many bits had been delivered
 // when it arrived.
-func (r *ModemRx) Events() (codes, at []int) {
-	for i := 0; i < int(r.p.nevents); i++ {
-		codes = append(codes, int(r.p.events[i]))
-		at = append(at, int(r.p.event_at[i]))
-	}
-	return codes, at
-}
+func (r *ModemRx) Events() (codes, at []int) { return sinkEvents(&r.p.sink) }
 
 // Close frees the receiver.
 func (r *ModemRx) Close() {

@@ -3,10 +3,8 @@
 package spandsp
 
 /*
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
-#include <spandsp.h>
+#include "bits.h"
 
 static long long v17_thread_cpu_ns(void) {
 	struct timespec ts;
@@ -19,23 +17,14 @@ static long long v17_thread_cpu_ns(void) {
 // callback never calls back into Go.
 typedef struct {
 	v17_tx_state_t *tx;
-	uint8_t *bits;
-	int nbits;
-	int pos;
+	bitsrc src;
 } v17tx_peer;
-
-static int v17tx_get_bit(void *user) {
-	v17tx_peer *p = (v17tx_peer *) user;
-	if (p->pos >= p->nbits)
-		return SIG_STATUS_END_OF_DATA;
-	return p->bits[p->pos++];
-}
 
 static v17tx_peer *v17tx_new(int rate, int tep) {
 	v17tx_peer *p = calloc(1, sizeof(v17tx_peer));
 	if (p == NULL)
 		return NULL;
-	p->tx = v17_tx_init(NULL, rate, tep, v17tx_get_bit, p);
+	p->tx = v17_tx_init(NULL, rate, tep, bitsrc_get, &p->src);
 	if (p->tx == NULL) {
 		free(p);
 		return NULL;
@@ -43,65 +32,24 @@ static v17tx_peer *v17tx_new(int rate, int tep) {
 	return p;
 }
 
-static int v17tx_load(v17tx_peer *p, const uint8_t *bits, int n) {
-	uint8_t *b = NULL;
-	if (n > 0) {
-		b = malloc(n);
-		if (b == NULL)
-			return -1;
-		memcpy(b, bits, n);
-	}
-	free(p->bits);
-	p->bits = b;
-	p->nbits = n;
-	p->pos = 0;
-	return 0;
-}
-
 static void v17tx_free(v17tx_peer *p) {
 	v17_tx_free(p->tx);
-	free(p->bits);
+	free(p->src.bits);
 	free(p);
 }
 
-// A spandsp V.17 receiver and what it has delivered: data bits, and status events (negative values
-// of put_bit, SIG_STATUS_*) with the bit count at which each arrived.
+// A spandsp V.17 receiver and what it has delivered (up to 64 status events).
 typedef struct {
 	v17_rx_state_t *rx;
-	uint8_t *bits;
-	int nbits;
-	int cap;
-	int events[64];
-	int event_at[64];
-	int nevents;
+	bitsink sink;
 } v17rx_peer;
-
-static void v17rx_put_bit(void *user, int bit) {
-	v17rx_peer *p = (v17rx_peer *) user;
-	if (bit < 0) {
-		if (p->nevents < 64) {
-			p->events[p->nevents] = bit;
-			p->event_at[p->nevents] = p->nbits;
-			p->nevents++;
-		}
-		return;
-	}
-	if (p->nbits >= p->cap) {
-		int cap = p->cap ? 2*p->cap : 65536;
-		uint8_t *b = realloc(p->bits, cap);
-		if (b == NULL)
-			return;
-		p->bits = b;
-		p->cap = cap;
-	}
-	p->bits[p->nbits++] = (uint8_t) (bit & 1);
-}
 
 static v17rx_peer *v17rx_new(int rate) {
 	v17rx_peer *p = calloc(1, sizeof(v17rx_peer));
 	if (p == NULL)
 		return NULL;
-	p->rx = v17_rx_init(NULL, rate, v17rx_put_bit, p);
+	p->sink.maxevents = 64;
+	p->rx = v17_rx_init(NULL, rate, bitsink_put, &p->sink);
 	if (p->rx == NULL) {
 		free(p);
 		return NULL;
@@ -111,7 +59,7 @@ static v17rx_peer *v17rx_new(int rate) {
 
 static void v17rx_free(v17rx_peer *p) {
 	v17_rx_free(p->rx);
-	free(p->bits);
+	free(p->sink.bits);
 	free(p);
 }
 */
@@ -154,7 +102,7 @@ func (t *V17Tx) Restart(rate int, tep, short bool, bits []byte) error {
 	if len(bits) > 0 {
 		ptr = (*C.uint8_t)(unsafe.Pointer(&bits[0]))
 	}
-	if C.v17tx_load(t.p, ptr, C.int(len(bits))) != 0 {
+	if C.bitsrc_load(&t.p.src, ptr, C.int(len(bits))) != 0 {
 		return fmt.Errorf("spandsp: out of memory")
 	}
 	return nil
@@ -198,8 +146,7 @@ func (r *V17Rx) Restart(rate int, short bool) error {
 	if C.v17_rx_restart(r.p.rx, C.int(rate), v17Bool(short)) != 0 {
 		return fmt.Errorf("spandsp: v17_rx_restart(%d) failed", rate)
 	}
-	r.p.nbits = 0
-	r.p.nevents = 0
+	sinkReset(&r.p.sink)
 	return nil
 }
 
@@ -215,20 +162,12 @@ func (r *V17Rx) Receive(samples []int16) {
 func (r *V17Rx) FillIn(n int) { C.v17_rx_fillin(r.p.rx, C.int(n)) }
 
 // Bits returns a copy of the data bits received so far.
-func (r *V17Rx) Bits() []byte {
-	if r.p.nbits == 0 {
-		return nil
-	}
-	return C.GoBytes(unsafe.Pointer(r.p.bits), r.p.nbits)
-}
+func (r *V17Rx) Bits() []byte { return sinkBits(&r.p.sink) }
 
 // Events returns the status events received so far (V17* values).
 func (r *V17Rx) Events() []int {
-	out := make([]int, int(r.p.nevents))
-	for i := range out {
-		out[i] = int(r.p.events[i])
-	}
-	return out
+	codes, _ := sinkEvents(&r.p.sink)
+	return codes
 }
 
 // Close frees the receiver.
