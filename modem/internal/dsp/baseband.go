@@ -12,7 +12,7 @@ import "math"
 // Timing: AdjustTiming moves the sampling instants; a positive value delays them. The carrier NCO is
 // exported so the carrier loop can steer it.
 type Baseband struct {
-	hist    Delay
+	hist    Delay[float64]
 	bank    [][]complex128 // [phase][i], i=0 oldest sample in the window
 	phases  int
 	period  float64 // input samples per output sample (T/2)
@@ -24,7 +24,7 @@ type Baseband struct {
 // spanning taps input samples, and phases fractional-delay phases per input sample.
 func NewBaseband(carrierHz, baud, beta float64, taps, phases int) *Baseband {
 	b := &Baseband{
-		hist:    NewDelay(taps),
+		hist:    NewDelay[float64](taps),
 		phases:  phases,
 		period:  SampleRate / (2 * baud),
 		Carrier: NewNCO(carrierHz),

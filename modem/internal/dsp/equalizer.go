@@ -6,7 +6,7 @@ package dsp
 // absorbs a static timing offset; the timing loop only has to follow drift.
 type Equalizer struct {
 	Taps []complex128 // Taps[i] multiplies the i-th oldest sample of the window
-	line ComplexDelay
+	line Delay[complex128]
 	Mu   float64 // LMS step size, for unit-power input
 	pre  int
 }
@@ -14,7 +14,7 @@ type Equalizer struct {
 // NewEqualizer returns an n-tap equaliser with pre taps ahead of the main tap (spandsp: 33 taps with 16
 // ahead, or 32 with 16), initialised to a pass-through on the main tap.
 func NewEqualizer(n, pre int, mu float64) *Equalizer {
-	e := &Equalizer{Taps: make([]complex128, n), line: NewComplexDelay(n), Mu: mu, pre: pre}
+	e := &Equalizer{Taps: make([]complex128, n), line: NewDelay[complex128](n), Mu: mu, pre: pre}
 	e.ResetTaps()
 	return e
 }

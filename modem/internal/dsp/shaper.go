@@ -10,7 +10,7 @@ import "math"
 // Per output sample call Step; if it reports true, Push the next symbol before calling Sample.
 type Shaper struct {
 	bank    [][]float64 // [phase][k], k=0 the oldest symbol in the window
-	syms    ComplexDelay
+	syms    Delay[complex128]
 	p, q    int
 	phase   int
 	Carrier NCO
@@ -21,7 +21,7 @@ type Shaper struct {
 func NewShaper(carrierHz float64, baud int, beta float64, span int) *Shaper {
 	g := gcd(SampleRate, baud)
 	p, q := SampleRate/g, baud/g
-	s := &Shaper{p: p, q: q, syms: NewComplexDelay(span), Carrier: NewNCO(carrierHz)}
+	s := &Shaper{p: p, q: q, syms: NewDelay[complex128](span), Carrier: NewNCO(carrierHz)}
 	s.bank = make([][]float64, p)
 	centre := float64(span) / 2
 	for ph := range s.bank {
