@@ -55,11 +55,12 @@ func (e *Encoder) Reset(opts Options) error {
 	}
 	e.opts = opts
 	e.width = int32(opts.Width)
-	if n := opts.Width + 8; cap(e.cur) < n {
+	// rowChanges writes through a 64-entry window at the next free entry (see there).
+	if n := opts.Width + 72; cap(e.cur) < n {
 		e.cur = make([]int32, n)
 		e.ref = make([]int32, n)
 	}
-	e.cur, e.ref = e.cur[:opts.Width+8], e.ref[:opts.Width+8]
+	e.cur, e.ref = e.cur[:opts.Width+72], e.ref[:opts.Width+72]
 	e.nref = 0
 	for i := 0; i < 4; i++ {
 		e.ref[i] = e.width
@@ -197,27 +198,17 @@ func Encode(p *Page, opts Options) ([]byte, error) {
 
 // rowChanges stores the changing elements of row in ch (T.4 §4.2.1.3.1: pixels whose colour differs
 // from the pixel before; the imaginary pixel before the row is white) and returns their number. It
-// takes 64 pixels at a time: bit x of v ^ (v>>1) is set where pixel x differs from pixel x-1, and
-// each set bit is found with a leading-zero count. ch must hold Width+4 entries.
+// takes 64 pixels at a time: bit 63-x of d = v ^ (v>>1) is set where pixel x differs from pixel x-1.
+// The changes of a word are counted first and then stored from the last to the first, each found
+// with a trailing-zero count and cleared with d &= d-1: cheaper than walking from the top, whose
+// variable shift ties up a register the loop needs. ch must hold Width+72 entries, as each word
+// writes through the window ch[k:k+64].
 func rowChanges(row []byte, w int32, ch []int32) int {
-	k := 0
-	prev := uint64(0) // the last pixel of the previous word
-	// Whole words of pixels: every change found is inside the row. Shrinking r as it is read lets
-	// the compiler drop the bounds checks of the loads.
+	// Whole words of pixels: every change found is inside the row.
 	nfull := min(len(row)/8, int(w)/64)
 	x := nfull * 8
-	base := int32(0)
-	for r := row[:x]; len(r) >= 8; r, base = r[8:], base+64 {
-		v := binary.BigEndian.Uint64(r)
-		d := v ^ (v>>1 | prev<<63)
-		prev = v & 1
-		for d != 0 {
-			lz := bits.LeadingZeros64(d) & 63
-			ch[k] = base + int32(lz)
-			k++
-			d &^= 1 << 63 >> lz
-		}
-	}
+	k, prev := wordChanges(row[:x], ch)
+	base := int32(x * 8)
 	if x >= len(row) {
 		return k
 	}
@@ -226,7 +217,6 @@ func rowChanges(row []byte, w int32, ch []int32) int {
 	for i := x; i < len(row) && i < x+8; i++ {
 		v |= uint64(row[i]) << (56 - 8*(i-x))
 	}
-	base = int32(x * 8)
 	if base+64 > w {
 		v &= ^uint64(0) << (64 - uint(w-base)&63)
 	}
@@ -242,6 +232,31 @@ func rowChanges(row []byte, w int32, ch []int32) int {
 		d &^= 1 << 63 >> lz
 	}
 	return k
+}
+
+// wordChanges is rowChanges for whole 64-pixel words, in a function of its own so that its few
+// variables stay in registers. It returns the number of changes and the last pixel.
+func wordChanges(row []byte, ch []int32) (int, uint64) {
+	k := 0
+	prev := uint64(0) // the last pixel of the previous word
+	top := int32(63)  // the pixel of bit 0 of the word
+	// Shrinking r as it is read lets the compiler drop the bounds checks of the loads.
+	for r := row; len(r) >= 8; r, top = r[8:], top+64 {
+		v := binary.BigEndian.Uint64(r)
+		d := v ^ (v>>1 | prev<<63)
+		prev = v & 1
+		if d == 0 {
+			continue
+		}
+		win := ch[k : k+64]
+		j := bits.OnesCount64(d)
+		k += j
+		for ; d != 0; d &= d - 1 {
+			j--
+			win[j&63] = top - int32(bits.TrailingZeros64(d))
+		}
+	}
+	return k, prev
 }
 
 // startT4Row pads the previous row to MinRowBits and writes the EOL (with fill bits before it when
