@@ -6,13 +6,17 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/faxseal/faxseal/api"
+	"github.com/faxseal/faxseal/api/fax"
+	"github.com/faxseal/faxseal/jobs/send"
 	"github.com/faxseal/faxseal/store/storetest"
+	"github.com/faxseal/faxseal/webhook"
 	"github.com/gorilla/mux"
 )
 
@@ -49,9 +53,18 @@ func loadDoc(t *testing.T) openAPIDoc {
 }
 
 // Every route the router serves is in the document, and every operation in the document is served.
+// The router is the one serve builds: the built-in routes plus those other packages add through
+// Config.Routes (api/fax's /fax endpoints), since the one document describes the whole API.
 func TestOpenAPIMatchesRouter(t *testing.T) {
 	doc := loadDoc(t)
-	a, err := api.New(api.Config{Store: storetest.New(t)})
+	faxRoutes, err := fax.Routes(fax.Config{Service: &send.Service{}, Client: webhook.NewGuardedClient(webhook.GuardOptions{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(faxRoutes) == 0 {
+		t.Fatal("api/fax adds no routes")
+	}
+	a, err := api.New(api.Config{Store: storetest.New(t), Routes: faxRoutes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +109,28 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 	}
 	if len(served) < 10 {
 		t.Fatalf("only %d routes found: %v", len(served), served)
+	}
+	for _, rt := range faxRoutes {
+		if !served[strings.ToLower(rt.Method)+" "+rt.Path] {
+			t.Errorf("api/fax route %s %s is not mounted", rt.Method, rt.Path)
+		}
+	}
+	// Every $ref resolves within the document.
+	var whole any
+	json.Unmarshal(api.OpenAPI, &whole)
+	refs := regexp.MustCompile(`"\$ref":\s*"#/([^"]+)"`).FindAllStringSubmatch(string(api.OpenAPI), -1)
+	if len(refs) < 20 {
+		t.Fatalf("only %d $refs", len(refs))
+	}
+	for _, ref := range refs {
+		node := whole
+		for _, part := range strings.Split(ref[1], "/") {
+			m, _ := node.(map[string]any)
+			node = m[part]
+		}
+		if node == nil {
+			t.Errorf("$ref #/%s does not resolve", ref[1])
+		}
 	}
 }
 

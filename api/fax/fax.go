@@ -6,7 +6,6 @@ package fax
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -59,12 +58,6 @@ type Config struct {
 	// CancelWait is how long DELETE waits for a call being dialled to hang up; 0 means 10 s.
 	CancelWait time.Duration
 }
-
-// OpenAPI is the OpenAPI 3 fragment documenting these routes (paths, schemas and the Send tag), to
-// be merged into api/openapi.json.
-//
-//go:embed openapi.json
-var OpenAPI []byte
 
 type handlers struct{ cfg Config }
 

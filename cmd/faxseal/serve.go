@@ -27,7 +27,6 @@ import (
 	"time"
 
 	"github.com/faxseal/faxseal/api"
-	"github.com/faxseal/faxseal/api/fax"
 	"github.com/faxseal/faxseal/extract"
 	"github.com/faxseal/faxseal/gateway"
 	"github.com/faxseal/faxseal/jobs"
@@ -475,7 +474,6 @@ func registerHTTP(n *node) error {
 	}
 	if n.sendRoutes != nil {
 		cfg.Routes = append(cfg.Routes, n.sendRoutes...)
-		cfg.OpenAPIFragments = append(cfg.OpenAPIFragments, fax.OpenAPI)
 	}
 	a, err := api.New(cfg)
 	if err != nil {
