@@ -213,6 +213,7 @@ func NewRx(rate int) (*Rx, error) {
 		OffDBm0:     -50.5,
 		TrainMSE:    0.1,
 		TestMSE:     0.1,
+		Training:    sc.train[:],
 	}
 	if rate == 2400 {
 		// Four phases are 90° apart: twice the error margin of eight-phase 4800.
@@ -229,13 +230,6 @@ type scheme struct {
 	inv      [8]int
 	state    int
 	scr      dsp.Scrambler
-}
-
-func (s *scheme) TrainSymbol(i int) (complex128, bool) {
-	if i < 0 || i >= len(s.train) {
-		return 0, false
-	}
-	return s.train[i], true
 }
 
 func (s *scheme) BeginData(complex128) {

@@ -226,6 +226,7 @@ func NewRx(rate int) (*Rx, error) {
 		OffDBm0:     -50.5,
 		TrainMSE:    0.1,
 		TestMSE:     0.08,
+		Training:    sc.train[:],
 	}
 	return &Rx{Receiver: qam.New(cfg, sc), scheme: sc}, nil
 }
@@ -237,13 +238,6 @@ type scheme struct {
 	grid     [gridN][gridN]uint8
 	state    int
 	scr      dsp.Scrambler
-}
-
-func (s *scheme) TrainSymbol(i int) (complex128, bool) {
-	if i < 0 || i >= len(s.train) {
-		return 0, false
-	}
-	return s.train[i], true
 }
 
 func (s *scheme) BeginData(complex128) {

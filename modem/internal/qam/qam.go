@@ -59,9 +59,6 @@ func (s State) String() string {
 
 // Scheme is what a modem contributes to the engine.
 type Scheme interface {
-	// TrainSymbol returns known training symbol i, where i = 0 is the symbol that breaks the opening
-	// two-symbol pattern; ok is false after the last known symbol.
-	TrainSymbol(i int) (sym complex128, ok bool)
 	// BeginData prepares the slicer and descrambler for the symbols after training; last is the
 	// final known training symbol (the differential reference).
 	BeginData(last complex128)
@@ -85,6 +82,9 @@ type Config struct {
 	// TrainMSE and TestMSE are the largest mean-squared errors, relative to SymbolPower, accepted at
 	// the end of training and over the test segment.
 	TrainMSE, TestMSE float64
+	// Training is the known training segment: Training[0] is the symbol that breaks the opening
+	// two-symbol pattern. The receiver keeps the slice (the modem's own table) and never writes it.
+	Training []complex128
 }
 
 const (
@@ -141,6 +141,14 @@ const (
 	stageTest
 	stageData
 )
+
+// trainSymbol returns known training symbol i; ok is false outside the training segment.
+func (r *Receiver) trainSymbol(i int) (complex128, bool) {
+	if i < 0 || i >= len(r.cfg.Training) {
+		return 0, false
+	}
+	return r.cfg.Training[i], true
+}
 
 // New returns a receiver for cfg and scheme, idle.
 func New(cfg Config, scheme Scheme) *Receiver {
@@ -329,7 +337,7 @@ func (r *Receiver) halfBaud(z complex128, bits []byte) []byte {
 			r.restart()
 		}
 	case stageTrain:
-		t, ok := r.scheme.TrainSymbol(r.count)
+		t, ok := r.trainSymbol(r.count)
 		if !ok {
 			r.trainMSE = r.mseSum / float64(max(r.mseN, 1)) / r.cfg.SymbolPower
 			if r.trainMSE > r.cfg.TrainMSE {
@@ -352,7 +360,7 @@ func (r *Receiver) halfBaud(z complex128, bits []byte) []byte {
 			r.cloop.Update(&r.fe.Carrier, dsp.PhaseError(y, t))
 		}
 		// Measure over the last quarter of the known symbols (not over a fill-in gap).
-		if _, more := r.scheme.TrainSymbol(r.count + r.count/3 + 1); !more && adapt {
+		if _, more := r.trainSymbol(r.count + r.count/3 + 1); !more && adapt {
 			r.mseSum += dsp.Abs2(err)
 			r.mseN++
 		}
@@ -402,7 +410,7 @@ func (r *Receiver) slam(y complex128) {
 		return
 	}
 	r.fe.Carrier.AdjustFreq(r.offsetHz)
-	t0, _ := r.scheme.TrainSymbol(0)
+	t0, _ := r.trainSymbol(0)
 	theta := dsp.PhaseError(y, t0)
 	r.fe.Carrier.Rotate(theta)
 	r.eq.RotateLine(complex(math.Cos(theta), -math.Sin(theta)))
