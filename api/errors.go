@@ -43,6 +43,26 @@ const (
 	CodeEventNotFound      = "event_not_found"        // 404: no such webhook event for this partner
 	CodeEventPending       = "event_pending"          // 409: the webhook event is still being delivered
 	CodeInternal           = "internal_error"         // 500: a bug or an outage on our side
+
+	// The send endpoints (api/fax, POST /fax and /fax/{jobId}).
+	CodeInsufficientCredits    = "insufficient_credits"    // 402: the balance does not cover the fax
+	CodeNoFaxNumber            = "no_fax_number"           // 422: externalUserId has no active number
+	CodeUnsupportedDestination = "unsupported_destination" // 422: no dialing zone serves toNumber
+	CodeFileURLBlocked         = "file_url_blocked"        // 422: fileUrl points at a private, loopback or metadata address
+	CodeFileFetchFailed        = "file_fetch_failed"       // 422: fileUrl could not be downloaded
+	CodeIdempotencyKeyReused   = "idempotency_key_reused"  // 409: the Idempotency-Key came with another request
+	CodeFaxNotFound            = "fax_not_found"           // 404: no such jobId for this partner
+	CodeFaxNotCancelable       = "fax_not_cancelable"      // 409: T.30 is running, or the fax is final
+
+	// The document checks of POST /fax: package render's codes, which the API passes on unchanged
+	// (api/fax maps each one; its test fails on a render code missing here).
+	CodeNotPDF          = "not_pdf"            // 400: the file is not a PDF (no %PDF- header)
+	CodePDFTooLarge     = "pdf_too_large"      // 413: the PDF is larger than 20 MB
+	CodePDFEncrypted    = "pdf_encrypted"      // 422: the PDF needs a password to open
+	CodePDFInvalid      = "pdf_invalid"        // 422: the PDF is damaged or not parseable
+	CodePDFNoPages      = "pdf_no_pages"       // 422: the PDF has no pages
+	CodePDFTooManyPages = "pdf_too_many_pages" // 422: the PDF has more than 100 pages
+	CodePDFPageTooLarge = "pdf_page_too_large" // 422: a page is too long to fax once fitted to the page width
 )
 
 // Errorf makes an API error: the HTTP status, a stable code (one of the Code constants, or a new one

@@ -170,4 +170,18 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 			t.Errorf("README.md's error code table lacks %s", c)
 		}
 	}
+	// ... and nothing else: a row "| 4xx | `code` |" names a code of errors.go.
+	known := map[string]bool{}
+	for _, c := range consts {
+		known[c] = true
+	}
+	rows := regexp.MustCompile("(?m)^\\| [1-5][0-9][0-9] \\| `([a-z_]+)`").FindAllStringSubmatch(string(readme), -1)
+	if len(rows) < len(consts) {
+		t.Fatalf("README.md has %d error code rows for %d codes", len(rows), len(consts))
+	}
+	for _, r := range rows {
+		if !known[r[1]] {
+			t.Errorf("README.md's error table has %s, which errors.go does not define", r[1])
+		}
+	}
 }

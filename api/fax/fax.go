@@ -28,20 +28,27 @@ import (
 	"github.com/faxseal/faxseal/webhook"
 )
 
-// Error codes of these endpoints (beside api's own: invalid_parameter, missing_parameter,
-// unknown_field, unsupported_media_type). Stable: partners branch on them.
-const (
-	CodeInsufficientCredits = "insufficient_credits"    // 402: the balance does not cover the fax
-	CodeNoFaxNumber         = "no_fax_number"           // 422: externalUserId has no active number
-	CodeUndialable          = "unsupported_destination" // 422: no dialing zone covers toNumber
-	CodeFileURLBlocked      = "file_url_blocked"        // 422: fileUrl points at a private, loopback or metadata address
-	CodeFileFetchFailed     = "file_fetch_failed"       // 422: fileUrl could not be downloaded
-	CodeIdempotencyReused   = "idempotency_key_reused"  // 409: the Idempotency-Key came with another request
-	CodeFaxNotFound         = "fax_not_found"           // 404: no such jobId for this partner
-	CodeFaxNotCancelable    = "fax_not_cancelable"      // 409: T.30 is running, or the fax is final
-	// PDF problems carry render's codes: not_pdf (400), pdf_too_large (413), pdf_encrypted,
-	// pdf_invalid, pdf_no_pages, pdf_too_many_pages, pdf_page_too_large (422).
-)
+// The error codes of these endpoints are api's (api/errors.go: insufficient_credits, no_fax_number,
+// ..., and render's not_pdf and pdf_* as renderCodes maps them), so the API keeps its codes in one
+// place that the OpenAPI document and README are checked against.
+
+// renderCodes maps package render's document errors to the API's codes. They are the same strings
+// (partners see render's codes); the table makes a new render code a test failure here instead of an
+// undocumented code on the wire.
+var renderCodes = map[string]struct {
+	code   string
+	status int
+}{
+	render.CodeNotPDF:       {api.CodeNotPDF, http.StatusBadRequest},
+	render.CodeTooLarge:     {api.CodePDFTooLarge, http.StatusRequestEntityTooLarge},
+	render.CodeEncrypted:    {api.CodePDFEncrypted, http.StatusUnprocessableEntity},
+	render.CodeInvalid:      {api.CodePDFInvalid, http.StatusUnprocessableEntity},
+	render.CodeNoPages:      {api.CodePDFNoPages, http.StatusUnprocessableEntity},
+	render.CodeTooManyPages: {api.CodePDFTooManyPages, http.StatusUnprocessableEntity},
+	render.CodePageTooLarge: {api.CodePDFPageTooLarge, http.StatusUnprocessableEntity},
+	// render_timeout and render_failed come from rasterising in the deliver job, never from the
+	// submit-time Inspect: here they would be our bug, a logged 500.
+}
 
 // Config wires the endpoints.
 type Config struct {
@@ -225,7 +232,7 @@ func bodyError(err error, limit int64) error {
 }
 
 func tooLarge(limit int64) error {
-	return api.Errorf(http.StatusRequestEntityTooLarge, render.CodeTooLarge, "file", "the PDF is larger than %d MB", limit>>20)
+	return api.Errorf(http.StatusRequestEntityTooLarge, api.CodePDFTooLarge, "file", "the PDF is larger than %d MB", limit>>20)
 }
 
 func (h *handlers) validate(req *request) error {
@@ -249,7 +256,7 @@ func (h *handlers) validate(req *request) error {
 	case !req.hasFile && req.FileURL == "":
 		return api.Errorf(http.StatusBadRequest, api.CodeMissingParameter, "file", "a PDF is required: file (multipart upload) or fileUrl (an https URL)")
 	case req.hasFile && len(req.PDF) == 0:
-		return api.Errorf(http.StatusBadRequest, render.CodeNotPDF, "file", "the file is empty; send a PDF")
+		return api.Errorf(http.StatusBadRequest, api.CodeNotPDF, "file", "the file is empty; send a PDF")
 	}
 	if req.FileURL != "" {
 		if err := h.checkURL(req.FileURL, "fileUrl"); err != nil {
@@ -301,24 +308,24 @@ func (h *handlers) fetch(ctx context.Context, raw string) ([]byte, error) {
 	if err != nil {
 		var be *webhook.BlockedError
 		if errors.As(err, &be) {
-			return nil, api.Errorf(http.StatusUnprocessableEntity, CodeFileURLBlocked, "fileUrl", "fileUrl is not fetchable: %s", be.Reason)
+			return nil, api.Errorf(http.StatusUnprocessableEntity, api.CodeFileURLBlocked, "fileUrl", "fileUrl is not fetchable: %s", be.Reason)
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			return nil, api.Errorf(http.StatusUnprocessableEntity, CodeFileFetchFailed, "fileUrl", "fileUrl did not answer within %v", h.cfg.FetchTimeout)
+			return nil, api.Errorf(http.StatusUnprocessableEntity, api.CodeFileFetchFailed, "fileUrl", "fileUrl did not answer within %v", h.cfg.FetchTimeout)
 		}
-		return nil, api.Errorf(http.StatusUnprocessableEntity, CodeFileFetchFailed, "fileUrl", "fileUrl could not be fetched: %s", fetchReason(err))
+		return nil, api.Errorf(http.StatusUnprocessableEntity, api.CodeFileFetchFailed, "fileUrl", "fileUrl could not be fetched: %s", fetchReason(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, api.Errorf(http.StatusUnprocessableEntity, CodeFileFetchFailed, "fileUrl", "fileUrl answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+		return nil, api.Errorf(http.StatusUnprocessableEntity, api.CodeFileFetchFailed, "fileUrl", "fileUrl answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 	if resp.ContentLength > h.cfg.MaxBytes {
 		return nil, tooLarge(h.cfg.MaxBytes)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, h.cfg.MaxBytes+1))
 	if err != nil {
-		return nil, api.Errorf(http.StatusUnprocessableEntity, CodeFileFetchFailed, "fileUrl", "fileUrl download failed: %s", fetchReason(err))
+		return nil, api.Errorf(http.StatusUnprocessableEntity, api.CodeFileFetchFailed, "fileUrl", "fileUrl download failed: %s", fetchReason(err))
 	}
 	if int64(len(data)) > h.cfg.MaxBytes {
 		return nil, tooLarge(h.cfg.MaxBytes)
@@ -344,24 +351,21 @@ func mapError(err error) error {
 	var re *render.Error
 	switch {
 	case errors.As(err, &ie):
-		return api.Errorf(http.StatusPaymentRequired, CodeInsufficientCredits, "", "this fax costs %d credits and the balance is %d; top up via POST /api/partner/credits", ie.Cost, ie.Balance)
+		return api.Errorf(http.StatusPaymentRequired, api.CodeInsufficientCredits, "", "this fax costs %d credits and the balance is %d; top up via POST /api/partner/credits", ie.Cost, ie.Balance)
 	case errors.Is(err, send.ErrNoNumber):
-		return api.Errorf(http.StatusUnprocessableEntity, CodeNoFaxNumber, "externalUserId", "the user has no provisioned fax number; provision one with POST /api/partner/numbers")
+		return api.Errorf(http.StatusUnprocessableEntity, api.CodeNoFaxNumber, "externalUserId", "the user has no provisioned fax number; provision one with POST /api/partner/numbers")
 	case errors.Is(err, billing.ErrInvalidNumber):
 		return api.Errorf(http.StatusBadRequest, api.CodeInvalidParameter, "toNumber", "toNumber is not a dialable fax number (E.164, and a valid NANP number after +1)")
 	case errors.Is(err, send.ErrUndialable):
-		return api.Errorf(http.StatusUnprocessableEntity, CodeUndialable, "toNumber", "faxes to this destination are not served (satellite, international network and premium-rate numbers)")
+		return api.Errorf(http.StatusUnprocessableEntity, api.CodeUnsupportedDestination, "toNumber", "faxes to this destination are not served (satellite, international network and premium-rate numbers)")
 	case errors.Is(err, send.ErrIdempotencyReuse):
-		return api.Errorf(http.StatusConflict, CodeIdempotencyReused, "Idempotency-Key", "this Idempotency-Key was used in the last 24 hours with a different request")
+		return api.Errorf(http.StatusConflict, api.CodeIdempotencyKeyReused, "Idempotency-Key", "this Idempotency-Key was used in the last 24 hours with a different request")
 	case errors.As(err, &re):
-		status := http.StatusUnprocessableEntity
-		switch re.Code {
-		case render.CodeNotPDF:
-			status = http.StatusBadRequest
-		case render.CodeTooLarge:
-			status = http.StatusRequestEntityTooLarge
+		c, ok := renderCodes[re.Code]
+		if !ok {
+			return fmt.Errorf("fax: unexpected document error at submit: %w", err)
 		}
-		return api.Errorf(status, re.Code, "file", "%s", strings.TrimPrefix(re.Message, "render: "))
+		return api.Errorf(c.status, c.code, "file", "%s", strings.TrimPrefix(re.Message, "render: "))
 	}
 	return err
 }
@@ -387,7 +391,7 @@ func (h *handlers) cancel(w http.ResponseWriter, r *http.Request, partnerID stri
 	case errors.Is(err, send.ErrNotFound):
 		return notFound(id)
 	case errors.Is(err, send.ErrNotCancelable):
-		return api.Errorf(http.StatusConflict, CodeFaxNotCancelable, "", "fax %s can no longer be canceled: it is being transmitted or has ended", id)
+		return api.Errorf(http.StatusConflict, api.CodeFaxNotCancelable, "", "fax %s can no longer be canceled: it is being transmitted or has ended", id)
 	case err != nil:
 		return err
 	}
@@ -400,5 +404,5 @@ func (h *handlers) cancel(w http.ResponseWriter, r *http.Request, partnerID stri
 }
 
 func notFound(id string) error {
-	return api.Errorf(http.StatusNotFound, CodeFaxNotFound, "jobId", "%s", fmt.Sprintf("no outbound fax %q", id))
+	return api.Errorf(http.StatusNotFound, api.CodeFaxNotFound, "jobId", "%s", fmt.Sprintf("no outbound fax %q", id))
 }
