@@ -28,6 +28,7 @@ type audioPeer struct {
 	term *spandsp.FaxTerminal
 	code int
 	text string
+	done chan struct{} // closed when run returns: the terminal is freed only after that
 }
 
 func newAudioPeer(t *testing.T, cfg spandsp.FaxConfig) *audioPeer {
@@ -40,8 +41,13 @@ func newAudioPeer(t *testing.T, cfg spandsp.FaxConfig) *audioPeer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close(); term.Close() })
-	return &audioPeer{conn: conn, term: term}
+	p := &audioPeer{conn: conn, term: term, done: make(chan struct{})}
+	t.Cleanup(func() {
+		conn.Close() // ends run's reader, and so run
+		<-p.done
+		term.Close()
+	})
+	return p
 }
 
 func (p *audioPeer) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
@@ -53,6 +59,7 @@ type rtpIn struct {
 
 // run drives the terminal until it is done (plus a second for the last frames) or ctx ends.
 func (p *audioPeer) run(ctx context.Context) {
+	defer close(p.done)
 	in := make(chan rtpIn, 256)
 	go func() {
 		buf := make([]byte, 1500)

@@ -28,6 +28,7 @@ type spandspPeer struct {
 	term *spandsp.T38Terminal
 	code int
 	text string
+	done chan struct{} // closed when run returns: the terminal is freed only after that
 }
 
 func newSpandspPeer(t *testing.T, cfg spandsp.T38Config) *spandspPeer {
@@ -40,14 +41,20 @@ func newSpandspPeer(t *testing.T, cfg spandsp.T38Config) *spandspPeer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close(); term.Close() })
-	return &spandspPeer{conn: conn, term: term}
+	p := &spandspPeer{conn: conn, term: term, done: make(chan struct{})}
+	t.Cleanup(func() {
+		conn.Close() // ends run's reader, and so run
+		<-p.done
+		term.Close()
+	})
+	return p
 }
 
 func (p *spandspPeer) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
 
 // run drives the terminal until it is done (plus a second for the last packets) or ctx ends.
 func (p *spandspPeer) run(ctx context.Context) {
+	defer close(p.done)
 	in := make(chan []byte, 256)
 	from := make(chan *net.UDPAddr, 1)
 	go func() {
