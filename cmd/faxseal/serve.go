@@ -75,6 +75,32 @@ type config struct {
 	// SIPConfig (FAXSEAL_CONFIG, --config) is the YAML file of SIP listeners and trunks
 	// (testdata/trunks/example.yaml); empty means no trunks (and, in --dev, the loopback trunk).
 	SIPConfig string
+	// Redial (FAXSEAL_REDIAL_TRIES, FAXSEAL_REDIAL_DELAYS) is the outbound redial policy; zero fields
+	// take send.DefaultPolicy's (3 tries, 5 then 10 min apart).
+	Redial send.Policy
+	// RingTimeout (FAXSEAL_RING_TIMEOUT) bounds the wait for the far end to answer an outbound call;
+	// 0 means the gateway's default (60 s).
+	RingTimeout time.Duration
+}
+
+// maxRedialTries is send.Policy's bound on dial attempts per fax.
+const maxRedialTries = 20
+
+// parseDelays reads FAXSEAL_REDIAL_DELAYS: comma-separated durations, the wait after the first
+// failed try, after the second, ...; the last repeats when there are more tries than delays.
+func parseDelays(v string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, f := range strings.Split(v, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		if d < 0 || d > 24*time.Hour {
+			return nil, fmt.Errorf("delay %v must be 0 to 24h", d)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // loadConfig reads the environment, then lets flags on fs override it; serve adds the listener and
@@ -129,6 +155,27 @@ func loadConfig(fs *flag.FlagSet, args []string, serve bool) (*config, error) {
 		}
 		errs = append(errs, wrapEnv("FAXSEAL_RETENTION", err))
 		c.Retention = d
+	}
+	if v := os.Getenv("FAXSEAL_REDIAL_TRIES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err == nil && (n < 1 || n > maxRedialTries) {
+			err = fmt.Errorf("must be 1 to %d (dial attempts in all, the first included)", maxRedialTries)
+		}
+		errs = append(errs, wrapEnv("FAXSEAL_REDIAL_TRIES", err))
+		c.Redial.MaxAttempts = n
+	}
+	if v := os.Getenv("FAXSEAL_REDIAL_DELAYS"); v != "" {
+		d, err := parseDelays(v)
+		errs = append(errs, wrapEnv("FAXSEAL_REDIAL_DELAYS", err))
+		c.Redial.Delays = d
+	}
+	if v := os.Getenv("FAXSEAL_RING_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err == nil && (d < 5*time.Second || d > 5*time.Minute) {
+			err = errors.New("must be 5s to 5m")
+		}
+		errs = append(errs, wrapEnv("FAXSEAL_RING_TIMEOUT", err))
+		c.RingTimeout = d
 	}
 	if v := os.Getenv("FAXSEAL_SECRET_KEY"); v != "" {
 		k, err := parseSecretKey(v)
@@ -547,7 +594,7 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	n.sipReady = make(chan struct{})
-	dialer := readyDialer{Dialer: send.GatewayDialer{Gateway: n.gateway}, ready: n.sipReady}
+	dialer := readyDialer{Dialer: send.GatewayDialer{Gateway: n.gateway, RingTimeout: n.cfg.RingTimeout}, ready: n.sipReady}
 	if err := newSend(n, dialer); err != nil {
 		return fmt.Errorf("send pipeline: %w", err)
 	}

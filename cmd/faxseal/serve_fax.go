@@ -150,7 +150,7 @@ func (d readyDialer) Dial(ctx context.Context, c send.Call) send.Result {
 // worker that dials through the gateway. Events go through the inbound pipeline's webhook engine.
 func newSend(n *node, dialer send.Dialer) error {
 	svc, err := send.New(send.Config{Store: n.store, Events: n.inbound, Dialer: dialer, Cost: billing.Cost,
-		Logger: n.logger.With("component", "send")})
+		Policy: n.cfg.Redial, Logger: n.logger.With("component", "send")})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -20,11 +22,13 @@ import (
 	"time"
 
 	"github.com/faxseal/faxseal/api"
+	"github.com/faxseal/faxseal/sip"
 	"github.com/faxseal/faxseal/store"
 	"github.com/faxseal/faxseal/store/cluster"
 	"github.com/faxseal/faxseal/store/storetest"
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
+	"gopkg.in/yaml.v3"
 )
 
 // syncBuffer is stdout for a command running in another goroutine.
@@ -359,6 +363,9 @@ func TestLoadConfig(t *testing.T) {
 	t.Setenv("FAXSEAL_LOG_LEVEL", "debug")
 	t.Setenv("FAXSEAL_HTTP_ADDR", "127.0.0.1:9000")
 	t.Setenv("FAXSEAL_SECRET_KEY", strings.Repeat("ab", 32))
+	t.Setenv("FAXSEAL_REDIAL_TRIES", "5")
+	t.Setenv("FAXSEAL_REDIAL_DELAYS", "2m, 10m,30m")
+	t.Setenv("FAXSEAL_RING_TIMEOUT", "45s")
 	fs := newFlagSet("serve")
 	c, err := loadConfig(fs, []string{"--http-addr", "127.0.0.1:9001", "--dev"}, true)
 	if err != nil {
@@ -368,9 +375,14 @@ func TestLoadConfig(t *testing.T) {
 		c.LogFormat != "text" || len(c.SecretKey) != 32 || c.SIPAddr != "0.0.0.0:5060" || c.DataDir != "./data" {
 		t.Fatalf("config %+v", c)
 	}
+	if c.Redial.MaxAttempts != 5 || !reflect.DeepEqual(c.Redial.Delays, []time.Duration{2 * time.Minute, 10 * time.Minute, 30 * time.Minute}) ||
+		c.RingTimeout != 45*time.Second {
+		t.Fatalf("redial %+v, ring timeout %v", c.Redial, c.RingTimeout)
+	}
 	for name, bad := range map[string]string{
 		"FAXSEAL_RATE_LIMIT": "0", "FAXSEAL_NUMBER_COOLOFF": "soon", "FAXSEAL_LOG_LEVEL": "loud",
 		"FAXSEAL_SECRET_KEY": "short", "FAXSEAL_LOG_FORMAT": "xml", "FAXSEAL_DEV": "maybe",
+		"FAXSEAL_REDIAL_TRIES": "21", "FAXSEAL_REDIAL_DELAYS": "5m,,10m", "FAXSEAL_RING_TIMEOUT": "1s",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv(name, bad)
@@ -446,5 +458,70 @@ func TestServedRoutesAreDocumented(t *testing.T) {
 		if _, ok := doc.Paths[p][strings.ToLower(m)]; !ok {
 			t.Errorf("%s is not in the served document", op)
 		}
+	}
+}
+
+// docker-compose.yml gives every faxseal node FAXSEAL_PUBLIC_URL (the same one) and FAXSEAL_CONFIG,
+// and the SIP configuration each node writes there at start parses, with media port ranges that
+// do not overlap and are published; the redial and ring settings are ones serve accepts.
+func TestComposeNodes(t *testing.T) {
+	b, err := os.ReadFile("../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compose struct {
+		Services map[string]struct {
+			Environment map[string]string `yaml:"environment"`
+			Ports       []string          `yaml:"ports"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(b, &compose); err != nil {
+		t.Fatal(err)
+	}
+	// Compose's ${VAR:-default} interpolation, with the defaults.
+	interpolate := regexp.MustCompile(`\$\{[A-Z_]+:-([^}]*)\}`)
+	publicURL, nodes := "", 0
+	var ranges [][2]int
+	for name, svc := range compose.Services {
+		if !strings.HasPrefix(name, "faxseal") {
+			continue
+		}
+		nodes++
+		env := map[string]string{}
+		for k, v := range svc.Environment {
+			env[k] = interpolate.ReplaceAllString(v, "$1")
+		}
+		if env["FAXSEAL_PUBLIC_URL"] == "" || env["FAXSEAL_CONFIG"] == "" {
+			t.Fatalf("%s: FAXSEAL_PUBLIC_URL %q, FAXSEAL_CONFIG %q", name, env["FAXSEAL_PUBLIC_URL"], env["FAXSEAL_CONFIG"])
+		}
+		if publicURL != "" && env["FAXSEAL_PUBLIC_URL"] != publicURL {
+			t.Errorf("%s: FAXSEAL_PUBLIC_URL %s, another node has %s", name, env["FAXSEAL_PUBLIC_URL"], publicURL)
+		}
+		publicURL = env["FAXSEAL_PUBLIC_URL"]
+		cfg, err := sip.ParseConfig([]byte(env["FAXSEAL_SIP_YAML"]))
+		if err != nil {
+			t.Fatalf("%s: the SIP config it writes to FAXSEAL_CONFIG: %v", name, err)
+		}
+		lo, hi := cfg.Media.PortMin, cfg.Media.PortMax
+		for _, r := range ranges {
+			if lo <= r[1] && r[0] <= hi {
+				t.Errorf("%s: media ports %d-%d overlap another node's %d-%d", name, lo, hi, r[0], r[1])
+			}
+		}
+		ranges = append(ranges, [2]int{lo, hi})
+		if want := fmt.Sprintf("%d-%d:%d-%d/udp", lo, hi, lo, hi); !slices.Contains(svc.Ports, want) {
+			t.Errorf("%s: media ports not published as %s: %v", name, want, svc.Ports)
+		}
+		for k, v := range env {
+			if strings.HasPrefix(k, "FAXSEAL_REDIAL_") || k == "FAXSEAL_RING_TIMEOUT" {
+				t.Setenv(k, v)
+			}
+		}
+		if _, err := loadConfig(newFlagSet("serve"), nil, true); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if nodes < 2 {
+		t.Fatalf("%d faxseal nodes in docker-compose.yml", nodes)
 	}
 }
