@@ -109,12 +109,13 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	var status string
 	var attempts int
 	var waiting bool
-	// waiting: the fax's fax.received (recorded before this event) is still being delivered.
+	// waiting: an event about the same fax recorded before this one (its fax.received, or its
+	// fax.sending) is still being delivered.
 	err := p.store.QueryRow(ctx, `SELECT e.url, e.secret, e.event, e.body, e.status, e.attempts,
-		e.event = $2 AND EXISTS (SELECT 1 FROM webhook_events r WHERE r.partner_id = e.partner_id
-			AND r.subject_id = e.subject_id AND r.event = $3 AND r.status = 'pending' AND r.created_at <= e.created_at)
+		EXISTS (SELECT 1 FROM webhook_events r WHERE r.subject_id = e.subject_id AND r.partner_id = e.partner_id
+			AND r.status = 'pending' AND r.seq < e.seq)
 		FROM webhook_events e WHERE e.id = $1`,
-		job.Args.EventID, webhook.EventFaxExtracted, webhook.EventFaxReceived).Scan(&ev.URL, &ev.Secret, &ev.Event, &ev.Body, &status, &attempts, &waiting)
+		job.Args.EventID).Scan(&ev.URL, &ev.Secret, &ev.Event, &ev.Body, &status, &attempts, &waiting)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // the partner was deleted with its events
 	}
@@ -125,8 +126,8 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		return nil // delivered or failed already (a duplicate job)
 	}
 	if waiting {
-		// The seed promises "fax.received fires first; fax.extracted fires after", but the two are
-		// delivered by independent jobs. Snoozing does not count as an attempt (River keeps
+		// The seed promises "fax.received fires first; fax.extracted fires after" (and a fax.sending
+		// that follows its fax.delivered would mislead too), but each event has its own job. Snoozing does not count as an attempt (River keeps
 		// job.Attempt), so the 1/5/25 min schedule of this event starts only once it is sent.
 		return river.JobSnooze(orderSnooze(job.Metadata))
 	}
@@ -191,9 +192,9 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	return errors.New(a.Error) // River schedules the retry at NextRetry
 }
 
-// orderSnooze is how long a fax.extracted waits before looking at its fax.received again: short at
+// orderSnooze is how long an event waits before looking at the earlier one again: short at
 // first (the usual case is a delivery in flight, well under the 10 s timeout), doubling per snooze up
-// to a minute while fax.received sits in its retry schedule (up to 31 min).
+// to a minute while the earlier one sits in its retry schedule (up to 31 min).
 func orderSnooze(metadata []byte) time.Duration {
 	var m struct {
 		Snoozes int `json:"snoozes"` // River's count of this job's snoozes
