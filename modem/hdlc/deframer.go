@@ -69,6 +69,7 @@ type Deframer struct {
 	gaps   int
 	rep    []byte // repaired frame
 	cand   []byte // candidate being checked
+	line   []byte // candidate line bits
 }
 
 // NewDeframer returns a deframer accepting frames up to maxLen octets without FCS (MaxFrame if
@@ -83,6 +84,7 @@ func NewDeframer(maxLen int) *Deframer {
 		raw:  make([]byte, 0, maxRawBits(maxLen)),
 		rep:  make([]byte, 0, maxLen+2),
 		cand: make([]byte, 0, maxLen+3),
+		line: make([]byte, 0, maxRawBits(maxLen)+MaxGap+1),
 	}
 }
 
@@ -100,12 +102,13 @@ func (d *Deframer) Reset() {
 	d.raw, d.gaps = d.raw[:0], 0
 }
 
-// PutGap tells the deframer that n line bits were lost here (a lost packet bridged by the modem's
-// fill-in: 6 bits per 20 ms at V.21's 300 bit/s). If the frame around the gap then fails its FCS,
-// the deframer tries every value of the n-1, n or n+1 missing bits, and reports the frame as good
-// if exactly one rebuilt frame passes the FCS (and Check). A lost packet then costs no V.21 frame —
-// the most fragile part of fax over G.711 with packet loss. Frames with more than one gap are not
-// repaired (the search would grow too large to trust the FCS).
+// PutGap tells the deframer that n line bits were lost here: an erasure count, from a modem's
+// fill-in for a lost packet (v21.Rx.Fillin: 6 or 7 bits per 20 ms at V.21's 300 bit/s). If the
+// frame around the gap then fails its FCS, the deframer tries every value of n-1, n or n+1 missing
+// bits (n up to MaxGap), also as the end of the opening flag, and reports the frame as good if
+// exactly one rebuilt frame passes the FCS and Check. A lost packet then costs no V.21 frame, the
+// most fragile part of fax over G.711 with packet loss (TestGapRepairT30Frames). Frames with more
+// than one gap are not repaired (the search would grow too large to trust the FCS).
 func (d *Deframer) PutGap(n int) {
 	if n <= 0 || !d.synced {
 		return
@@ -213,20 +216,39 @@ func (d *Deframer) flag() Status {
 	return FrameBad
 }
 
+// MaxGap is the longest erasure PutGap repairs (in line bits, before the ±1 of slack): 2^(MaxGap+1)
+// candidates per length still leave the FCS-16 and the caller's Check a wide margin (brief §3.3;
+// TestGapRepairFalseAccept measures it).
+const MaxGap = 10
+
+// flagBits is the flag 0x7E in line order (LSB first): 0 1 1 1 1 1 1 0.
+var flagBits = [8]byte{0, 1, 1, 1, 1, 1, 1, 0}
+
 // repair handles a frame that had one gap. If the frame as received is good it is reported as
-// usual; otherwise every filling of the gap is tried. It returns ok false to fall back to the
-// normal handling.
+// usual; otherwise every filling of the gap is tried. The gap may also have taken the opening
+// flag (or the end of the preamble and the frame's first bits): then the frame starts after a
+// flag that the filling completes, and the bits before that flag must continue the preamble's flag
+// pattern. Stuffing is why the search runs over line bits, not data bits: a filling changes which
+// later zeros are stuffed ones' guards (ISO 3309 zero-bit insertion, T.30 §5.3.1), so each
+// candidate line is destuffed from the frame start and must give whole octets, a good FCS and pass
+// Check. Exactly one distinct frame must result, or nothing is reported. It returns ok false to
+// fall back to the normal handling.
 func (d *Deframer) repair(raw []byte, gapAt, gapLen, n int, tooLong bool) (Status, bool) {
-	if !tooLong && n%8 == 0 && n/8 >= minFrame && n/8 <= d.max && CheckFCS(d.buf[:n/8]) {
-		return None, false // the gap did not hurt (it fell in fill); report normally
-	}
 	found := 0
+	// The frame as received is a candidate too: the gap may have taken only flag bits. But it is
+	// not taken on trust: with a gap of whole octets a CRC can pass without them (after FF FF the
+	// register is 0 and leading zero octets leave it unchanged), so it must be the only one.
+	asIsFCS := !tooLong && n%8 == 0 && n/8 >= minFrame && n/8 <= d.max && CheckFCS(d.buf[:n/8])
+	if asIsFCS && (d.Check == nil || d.Check(d.buf[:n/8-2])) {
+		d.rep = append(d.rep[:0], d.buf[:n/8-2]...)
+		found = 1
+	}
 	for _, g := range [3]int{gapLen, gapLen - 1, gapLen + 1} {
-		if g < 0 || g > 12 {
+		if g <= 0 || g > MaxGap+1 {
 			continue
 		}
 		for p := 0; p < 1<<g; p++ {
-			f, ok := d.destuff(raw, gapAt, g, p)
+			f, ok := d.candidate(raw, gapAt, g, p)
 			if !ok || len(f) < minFrame || !CheckFCS(f) {
 				continue
 			}
@@ -238,28 +260,78 @@ func (d *Deframer) repair(raw []byte, gapAt, gapLen, n int, tooLong bool) (Statu
 				d.rep = append(d.rep[:0], f...)
 				found = 1
 			} else if !bytesEqual(d.rep, f) {
-				return None, false // ambiguous: do not guess
+				found = 2 // ambiguous: do not guess
+				break
+			}
+		}
+		if found == 2 {
+			break
+		}
+	}
+	switch {
+	case found == 1:
+		d.frame = d.rep
+		return FrameOK, true
+	case found == 2 || asIsFCS:
+		d.frame = d.buf[:max(0, min(n/8, d.max)-2)]
+		return FrameBad, true
+	}
+	return None, false
+}
+
+// candidate builds the line bits of raw with the g bits of p filled in at gapAt, finds where the
+// frame starts (after a flag the filling completes, if any) and destuffs it. ok is false for a
+// filling that gives no valid frame body (six ones, a broken flag pattern ahead of the frame, not
+// whole octets, too long).
+func (d *Deframer) candidate(raw []byte, gapAt, g, p int) ([]byte, bool) {
+	c := append(d.line[:0], raw[:gapAt]...)
+	for k := g - 1; k >= 0; k-- {
+		c = append(c, byte(p>>k)&1)
+	}
+	c = append(c, raw[gapAt:]...)
+	d.line = c[:0]
+	// raw holds no flag of its own (the deframer would have ended the frame there), so a flag in
+	// c overlaps the filling: it ends (exclusive) in (gapAt, gapAt+g+8). Take the last.
+	start := 0
+	for e := min(len(c), gapAt+g+7); e > gapAt && e >= 8; e-- {
+		if isFlag(c[e-8 : e]) {
+			start = e
+			break
+		}
+	}
+	if start > 0 {
+		// Ahead of the opening flag the line was preamble: flags back to back (T.30 §5.3.1).
+		for i := range start - 8 {
+			if c[i] != flagBits[(i-(start-8)+8*len(c))%8] {
+				return nil, false
 			}
 		}
 	}
-	if found == 0 {
-		return None, false
-	}
-	d.frame = d.rep
-	return FrameOK, true
+	return d.destuff(c[start:])
 }
 
-// destuff rebuilds the octets of raw with g bits of pattern p inserted at gapAt, removing stuffed
-// zeros. ok is false for a bit pattern that is not a valid frame body (six ones, or not whole
-// octets, or too long).
-func (d *Deframer) destuff(raw []byte, gapAt, g, p int) ([]byte, bool) {
+func isFlag(b []byte) bool {
+	for i, x := range b {
+		if x != flagBits[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// destuff removes the stuffed zeros from the line bits of one frame body and packs the octets.
+// ok is false for six ones in a row, a partial last octet or a body over the size limit.
+func (d *Deframer) destuff(line []byte) ([]byte, bool) {
 	out := d.cand[:0]
 	var acc byte
 	nb, ones := 0, 0
-	put := func(b byte) bool {
+	for _, b := range line {
 		if ones == 5 {
 			ones = 0
-			return b == 0 // must be a stuffed zero
+			if b != 0 {
+				return nil, false // six ones: a flag or an abort, not a frame body
+			}
+			continue // stuffed zero
 		}
 		if b == 1 {
 			ones++
@@ -270,26 +342,10 @@ func (d *Deframer) destuff(raw []byte, gapAt, g, p int) ([]byte, bool) {
 		nb++
 		if nb == 8 {
 			if len(out) == cap(out) {
-				return false
+				return nil, false
 			}
 			out = append(out, acc)
 			acc, nb = 0, 0
-		}
-		return true
-	}
-	for i := 0; i <= len(raw); i++ {
-		if i == gapAt {
-			for k := g - 1; k >= 0; k-- {
-				if !put(byte(p>>k) & 1) {
-					return nil, false
-				}
-			}
-		}
-		if i == len(raw) {
-			break
-		}
-		if !put(raw[i]) {
-			return nil, false
 		}
 	}
 	if nb != 0 {
