@@ -200,6 +200,9 @@ type SendRequest struct {
 	RingTimeout time.Duration
 	// Progress, if set, is called from the call's goroutine as the call advances.
 	Progress func(Progress)
+	// AudioOnly sends the fax over G.711 only (a redial after T.38 trouble): no T.38 re-INVITE
+	// of ours, and the peer's is refused with 488 (sip.DialRequest.AudioOnly).
+	AudioOnly bool
 }
 
 // Stage is a step of an outbound fax.
@@ -263,7 +266,7 @@ func (g *Gateway) Send(ctx context.Context, req SendRequest) Result {
 		}
 	}
 	progress(Progress{Stage: StageDialing})
-	c, err := g.ep.Dial(ctx, sip.DialRequest{Trunk: req.Trunk, To: req.To, CallerID: req.CallerID, CallerName: req.CallerName, RingTimeout: req.RingTimeout})
+	c, err := g.ep.Dial(ctx, sip.DialRequest{Trunk: req.Trunk, To: req.To, CallerID: req.CallerID, CallerName: req.CallerName, RingTimeout: req.RingTimeout, AudioOnly: req.AudioOnly})
 	if err != nil {
 		res := Result{Reason: sip.ReasonFailed.String(), Detail: err.Error()}
 		var de *sip.DialError
@@ -282,7 +285,7 @@ func (g *Gateway) Send(ctx context.Context, req SendRequest) Result {
 			}},
 		onMedia: func(m sip.MediaKind) { progress(Progress{Stage: StageMedia, Media: m}) },
 	}
-	if tr := c.Trunk(); tr.T38Enabled() && tr.T38.OutboundReinviteAfter > 0 {
+	if tr := c.Trunk(); tr.T38Enabled() && tr.T38.OutboundReinviteAfter > 0 && !req.AudioOnly {
 		fc.reinviteOnCED = 2 * time.Second
 	}
 	tr := fc.run(ctx)

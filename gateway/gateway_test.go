@@ -216,6 +216,32 @@ func TestLoopback488FallsBackToG711(t *testing.T) {
 	waitIdle(t, a, b)
 }
 
+// TestLoopbackAudioOnlyRefusesT38 is the redial after T.38 trouble: both trunks allow T.38 and
+// the receiver re-INVITEs to it as usual, but the sender placed the call audio-only, so it answers
+// 488 (RFC 3261 §14.2) and the fax completes on G.711.
+func TestLoopbackAudioOnlyRefusesT38(t *testing.T) {
+	t.Parallel()
+	a, b, got := pair(t, nil, nil)
+	pages := testPages(t, 1, 200)
+	var sawT38 atomic.Bool
+	res := a.Send(context.Background(), SendRequest{To: numB, CallerID: numA, Pages: pages, AudioOnly: true,
+		Progress: func(p Progress) {
+			if p.Stage == StageMedia && p.Media == sip.MediaT38 {
+				sawT38.Store(true)
+			}
+		}})
+	if !res.Delivered || res.Media != sip.MediaAudio || sawT38.Load() {
+		t.Fatalf("result %+v, switched to T.38: %v", res, sawT38.Load())
+	}
+	select {
+	case r := <-got.ch:
+		samePages(t, r.TIFF, pages)
+	case <-time.After(15 * time.Second):
+		t.Fatal("nothing delivered")
+	}
+	waitIdle(t, a, b)
+}
+
 // TestDevLoopbackOneGateway is the `faxseal serve --dev` shape: one gateway whose loopback trunk
 // points at its own listener, so a fax from one demo number to another leaves over SIP/T.38 and
 // comes back in through the same endpoint.

@@ -95,6 +95,8 @@ type Call struct {
 	trunk     *Trunk
 	from, to  string // E.164: caller and called
 	log       *slog.Logger
+	// audioOnly keeps this call on G.711 whatever the trunk allows (DialRequest.AudioOnly).
+	audioOnly bool
 
 	dlg dialog
 	uas *sipgo.DialogServerSession
@@ -227,7 +229,7 @@ func (c *Call) WriteUDPTL(p []byte) error {
 // at once; the outcome arrives as EventT38Started or EventT38Refused. A call that is already on
 // T.38, has a switch in progress, or had one refused, ignores the request.
 func (c *Call) RequestT38() error {
-	if !c.trunk.T38Enabled() {
+	if !c.t38Allowed() {
 		return ErrT38Disabled
 	}
 	c.mu.Lock()
@@ -246,6 +248,10 @@ func (c *Call) RequestT38() error {
 	go c.reinviteT38()
 	return nil
 }
+
+// t38Allowed reports whether this call may switch to T.38: the trunk enables it and the call was
+// not placed audio-only.
+func (c *Call) t38Allowed() bool { return c.trunk.T38Enabled() && !c.audioOnly }
 
 // Hangup ends the call with BYE and waits (bounded by ctx) for the 200.
 func (c *Call) Hangup(ctx context.Context) error {

@@ -76,6 +76,11 @@ type DialRequest struct {
 	CallerName string // optional display name
 	// RingTimeout bounds the wait for an answer (default 60 s): then CANCEL and no-answer.
 	RingTimeout time.Duration
+	// AudioOnly keeps the call on G.711 (a redial after T.38 trouble): the INVITE offers audio
+	// only (as every INVITE does), we never re-INVITE to T.38, and a peer's T.38 re-INVITE is
+	// refused with 488 Not Acceptable Here (RFC 3261 §14.2, sip.md §2.5), so the call stays on
+	// its audio stream.
+	AudioOnly bool
 }
 
 // Dial places a call and returns once it is answered (and ACKed), or with a *DialError. Early
@@ -101,6 +106,7 @@ func (e *Endpoint) Dial(ctx context.Context, r DialRequest) (*Call, error) {
 
 	c := e.newCall(Outbound, trunk)
 	c.from, c.to = r.CallerID, r.To
+	c.audioOnly = r.AudioOnly
 	c.log = e.log.With("dir", "out", "to", r.To, "trunk", trunk.Name)
 	c.mu.Lock()
 	prefs := trunk.codecs
@@ -211,7 +217,7 @@ func (e *Endpoint) Dial(ctx context.Context, r DialRequest) (*Call, error) {
 		c.endFromDialog(ErrRemoteHangup)
 	}()
 	c.emit(Event{Kind: EventAnswered})
-	if after := trunk.T38.OutboundReinviteAfter; after > 0 && trunk.T38Enabled() {
+	if after := trunk.T38.OutboundReinviteAfter; after > 0 && c.t38Allowed() {
 		// The far end normally re-INVITEs (it is the receiver); if not, we do (fax-protocols §3.6).
 		go func() {
 			if c.sleep(after) && c.Media() == MediaAudio {

@@ -218,7 +218,7 @@ func (e *Endpoint) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) 
 		aud, hasAudio := pickAudio(offer, c.trunk.codecs)
 		c.mu.Lock()
 		switch {
-		case hasImage && c.trunk.T38Enabled():
+		case hasImage && c.t38Allowed():
 			port, err := c.newImageStreamLocked()
 			if err != nil {
 				c.mu.Unlock()
