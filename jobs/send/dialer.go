@@ -31,6 +31,46 @@ type Call struct {
 	// Progress reports call events as they happen. It does not block (the pipeline queues them), so
 	// a dialer may call it from its real-time loop.
 	Progress func(Progress)
+	// AudioOnly places the call on G.711 only (no T.38 offer, a peer's T.38 re-INVITE refused):
+	// set on every attempt after one that had T.38 trouble (see t38Trouble).
+	AudioOnly bool
+}
+
+// t38Trouble reports whether an attempt that ran with transport and ended with T.30 code c failed
+// because of T.38 rather than the line or the remote: the call had switched to T.38 (so a fax
+// machine answered and asked for it) and T.30 then failed in a way a lossy or broken UDPTL path
+// causes: no DIS after the switch (UDPTL silence, T.30 §5.4.3.1 T1), training failed at every
+// rate, no response to DCS or to a post-page command, a command timeout, an ECM block given up,
+// or garbled frames. Busy, SIP no-answer, a remote that hung up, an incompatible terminal and our
+// own cancellation are not T.38 trouble: G.711 would not change them. The next attempt after
+// such an attempt, and every one after it, goes audio-only (the fallback of issue 7).
+func t38Trouble(transport string, c t30.Code) bool {
+	if transport != "t38" {
+		return false
+	}
+	for _, t := range t38TroubleCodes {
+		if c == t {
+			return true
+		}
+	}
+	return false
+}
+
+var t38TroubleCodes = [...]t30.Code{t30.NoAnswer, t30.TrainingFailed, t30.NoResponseDCS,
+	t30.NoResponsePostPage, t30.TimeoutCommand, t30.ECMBlockAbandoned, t30.ProtocolError}
+
+// audioOnlyAfter reports whether attempt (1-based) of fax goes audio-only: an earlier attempt of
+// it had T.38 trouble, read from its send_attempts row (transport, t30_code), so the decision
+// survives a crash between attempts.
+func (s *Service) audioOnlyAfter(ctx context.Context, faxID string, attempt int) (bool, error) {
+	codes := make([]string, len(t38TroubleCodes))
+	for i, c := range t38TroubleCodes {
+		codes[i] = c.String()
+	}
+	var yes bool
+	err := s.st.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM send_attempts WHERE fax_id = $1 AND number < $2
+		AND transport = 't38' AND t30_code = ANY($3))`, faxID, attempt, codes).Scan(&yes)
+	return yes, err
 }
 
 // ProgressKind says what happened.
@@ -112,7 +152,10 @@ type Result struct {
 //     ended (the last delay repeats);
 //   - a T.30 failure after the far end answered (line drop, no response after a page, copy
 //     quality): retried the same way, resending only the pages not yet confirmed (unless NoRetryT30);
-//   - other failures (SIP 404/484/604, incompatible terminal) and cancellation: final.
+//   - other failures (SIP 404/484/604, incompatible terminal) and cancellation: final;
+//   - T.38 trouble (t38Trouble: the attempt ran on T.38 and T.30 failed for want of a working UDPTL
+//     path) makes every later attempt of the fax audio-only (Call.AudioOnly), decided from the
+//     send_attempts rows so a crash between attempts keeps it.
 type Policy struct {
 	MaxAttempts int             // dial attempts in all, default 3
 	Delays      []time.Duration // default 5 min, 10 min: 3 tries over 15 minutes

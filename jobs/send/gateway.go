@@ -23,7 +23,7 @@ type GatewayDialer struct {
 func (d GatewayDialer) Dial(ctx context.Context, c Call) Result {
 	gr := d.Gateway.Send(ctx, gateway.SendRequest{
 		Trunk: c.Trunk, To: c.To, CallerID: c.CallerID, CallerName: d.CallerName, Pages: c.Pages,
-		RingTimeout: d.RingTimeout,
+		RingTimeout: d.RingTimeout, AudioOnly: c.AudioOnly,
 		Progress: func(p gateway.Progress) {
 			switch {
 			case p.Stage == gateway.StageAnswered:

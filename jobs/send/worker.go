@@ -198,6 +198,13 @@ func (w *deliverWorker) call(ctx context.Context, f fax, attempt int) (Result, e
 		}
 		pages = append(pages, p)
 	}
+	audioOnly, err := s.audioOnlyAfter(ctx, f.id, attempt) // G.711 after T.38 trouble (dialer.go)
+	if err != nil {
+		return Result{}, err
+	}
+	if audioOnly {
+		s.log.Info("send: redialling audio-only after T.38 trouble", "fax", f.id, "attempt", attempt)
+	}
 
 	callCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -242,7 +249,7 @@ func (w *deliverWorker) call(ctx context.Context, f fax, attempt int) (Result, e
 	closed := false
 	res := s.cfg.Dialer.Dial(callCtx, Call{
 		FaxID: f.id, Trunk: f.trunk, To: f.to, CallerID: f.from,
-		Pages: pages,
+		Pages: pages, AudioOnly: audioOnly,
 		Progress: func(p Progress) {
 			mu.Lock()
 			defer mu.Unlock()
