@@ -337,10 +337,14 @@ func (s *Session) gotPostPage(fcf FCF) {
 		s.closeNonECMPage()
 	case stRxPPM:
 	case stRxWait, stRxDCN, stRxEOM:
-		if s.state == stRxWait && (s.sawCarrier || s.lastPPM == 0) && !s.format.ECM {
+		if s.state == stRxWait && (s.sawCarrier || s.lastPPM == 0 || fcf != s.lastPPM) && !s.format.ECM {
 			// An image carrier came but never trained, or nothing came at
 			// all for the first page: the page is bad (spandsp
-			// process_state_f_doc_non_ecm).
+			// process_state_f_doc_non_ecm). So is a command other than the
+			// one we last answered: a repeat (our response was lost) is the
+			// same command (T.30 §5.3.2.5), an EOP after our MCF to MPS
+			// follows a page we never heard, and repeating that MCF would
+			// confirm it.
 			s.quality = Quality{}
 			noPage = true
 			break

@@ -446,6 +446,32 @@ func TestScriptReceiver(t *testing.T) {
 	}
 }
 
+// A non-ECM page whose training the receiver never noticed (a lost packet in
+// it on an audio line), then EOP: that EOP is not a repeat of the MPS we
+// answered, so it must get RTN, not our last MCF again, which would confirm
+// a page we do not have (modem/audio TestInteropLossInvariants, spandsp ->
+// ours µ-law ECM off: spandsp counted 2 pages delivered, we kept 1).
+func TestScriptMissedPageBeforeEOP(t *testing.T) {
+	sc := newScript(t, Receive, false, func(c *Config) { c.DisableECM = true })
+	sc.expect("DIS")
+	sc.frame(dcs4800)
+	tcf := make([]byte, 900)
+	tcf[0], tcf[1] = 0xFF, 0xFF
+	sc.fast(V27ter, 4800, tcf)
+	sc.expect("CFR")
+	sc.fast(V27ter, 4800, encodeTestPage(0, 40, Format{Compression: MH, Resolution: Standard, Width: WidthA4}))
+	sc.frame("FF C8 F2") // MPS
+	sc.expect("MCF")
+	sc.frame("FF C8 F2") // our MCF was lost: the same command again, the same answer
+	sc.expect("MCF")
+	sc.after(5 * time.Second) // page 2 goes unheard
+	sc.frame("FF C8 F4")      // EOP
+	sc.expect("RTN")
+	if len(sc.sink.kept) != 1 {
+		t.Errorf("sink kept %d pages, want 1", len(sc.sink.kept))
+	}
+}
+
 // FB-2 (MRGN07/08): a corrupted TCF gets FTT, a good one CFR; a TCF that
 // never arrives gets FTT after T2.
 func TestScriptReceiverTCF(t *testing.T) {
