@@ -72,6 +72,9 @@ type Transport struct {
 	evs        []statusAt
 	dropBits   int    // fast-modem bits still to discard after a fill-in
 	frames     []byte // EventHDLC arena, reset per Rx call
+	// heardBeforeV21 counts audible samples while waiting for the fast modem and before V.21
+	// flags (see runFast, stFailed).
+	heardBeforeV21 int
 
 	// Transmit side.
 	queue   []t30.Tx
@@ -107,6 +110,7 @@ func (t *Transport) Receive(mode t30.RxMode) {
 	t.mode = mode
 	switch mode.Kind {
 	case t30.RxHDLC, t30.RxData:
+		t.heardBeforeV21 = 0
 		if t.fast == nil || prev.Modulation != mode.Modulation || prev.BitRate != mode.BitRate ||
 			prev.ShortTrain != mode.ShortTrain || (prev.Kind != t30.RxHDLC && prev.Kind != t30.RxData) {
 			f, err := t.fastFor(mode)

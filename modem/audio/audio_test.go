@@ -163,6 +163,33 @@ func TestV21WhileWaitingForFastModem(t *testing.T) {
 	t.Fatalf("no V.21 frame; events %s", kinds(got))
 }
 
+func TestV21CommandIsNoFailedPage(t *testing.T) {
+	// Non-ECM, after our MCF to MPS was lost, the sender repeats MPS on V.21 while we wait for the
+	// next page on V.17. The fast receiver must not report that V.21 signal as an image carrier
+	// that failed to train: t30 would take it for a page that never trained and answer RTN (as
+	// spandsp does for a real one), and the sender would send the page we had already kept again
+	// (TestInteropLossInvariants, ours -> ours µ-law ECM off at 1 % loss: 3 pages kept of 2).
+	frames := [][]byte{{0xFF, 0x13, 0x4F}} // MPS
+	for _, m := range []t30.RxMode{
+		{Kind: t30.RxData, Modulation: t30.V17, BitRate: 14400},
+		{Kind: t30.RxData, Modulation: t30.V29, BitRate: 9600},
+		{Kind: t30.RxData, Modulation: t30.V27ter, BitRate: 4800},
+	} {
+		got, _ := burst(t, t30.Tx{Kind: t30.TxHDLC, Modulation: t30.V21, BitRate: 300, Frames: frames}, m,
+			line.Config{Law: g711.ALaw, NoiseDBm0: -50, Seed: 3}, 150)
+		frame := false
+		for _, e := range got {
+			if e.Kind == t30.EventTrainingFailed {
+				t.Errorf("%v: V.21 command reported as a failed %v training; events %s", m.Modulation, e.Modulation, kinds(got))
+			}
+			frame = frame || e.Kind == t30.EventHDLC && e.FCSOK && bytes.Equal(e.Frame, frames[0])
+		}
+		if !frame {
+			t.Errorf("%v: no MPS frame; events %s", m.Modulation, kinds(got))
+		}
+	}
+}
+
 func TestHalfDuplexAndTones(t *testing.T) {
 	// A transport hearing its own V.21 transmission (a loud echo) must not decode it.
 	a := New(g711.MuLaw)

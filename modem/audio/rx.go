@@ -189,9 +189,29 @@ func (t *Transport) Rx(samples []int16) {
 		if t.fastSt != fastTrained {
 			// Until the fast modem trains, a V.21 frame may arrive instead (brief §3.3).
 			t.runV21(samples, false)
+			if !t.v21framing && audible(samples) {
+				t.heardBeforeV21 += len(samples)
+			}
 		}
 		t.runFast(samples)
 	}
+}
+
+// preV21Signal is how much signal (in samples) may come before V.21 preamble flags are recognised
+// for a failed fast training to count as that V.21 transmission: 5 flags take 133 ms, and a lost
+// packet among the first flags delays them; 0.5 s is far below any image carrier before a
+// post-page command (training alone is 0.25-1.4 s, plus the page).
+const preV21Signal = 4000
+
+// audible reports whether a block carries signal rather than idle noise: mean power above
+// -48 dBm0 (RMS 64 in linear samples, where 0 dBm0 is RMS ~16000), 5 dB under the weakest signal
+// the receivers train on (-43 dBm0).
+func audible(samples []int16) bool {
+	var p int64
+	for _, v := range samples {
+		p += int64(v) * int64(v)
+	}
+	return p > 4096*int64(len(samples))
 }
 
 // RxFillin bridges a lost packet of n samples.
@@ -306,6 +326,7 @@ func (t *Transport) runFast(samples []int16) {
 		switch e.kind {
 		case stTrained:
 			t.fastSt = fastTrained
+			t.heardBeforeV21 = 0
 			t.dropBits = 0
 			t.fastDef.Reset()
 			t.acc, t.nacc = 0, 0
@@ -314,8 +335,20 @@ func (t *Transport) runFast(samples []int16) {
 			t.emit(t30.Event{Kind: t30.EventTrained, Modulation: m, BitRate: rate})
 		case stFailed:
 			t.fastSt = fastFailed
-			t.emit(t30.Event{Kind: t30.EventTrainingFailed, Modulation: m, BitRate: rate})
+			// While V.21 preamble flags are being received (runV21 ran on this block first) the
+			// signal the fast receiver failed on is that V.21 transmission, not an image carrier:
+			// reporting it would make t30 take a repeated post-page command for a page that never
+			// trained and answer RTN (T.30 §5.3.2.5 wants the last response repeated), so the sender
+			// would send an already confirmed page again. V.17 training runs long enough (segment 1
+			// alone is 256 symbols) to fail only after the flags have been recognised.
+			// But only if nothing else was heard before those flags: an image carrier whose
+			// training went unnoticed (a lost packet in it) runs for seconds before the post-page
+			// command, and its failure must reach t30 (RTN), or a repeated MPS would confirm it.
+			if !t.v21framing || t.heardBeforeV21 > preV21Signal {
+				t.emit(t30.Event{Kind: t30.EventTrainingFailed, Modulation: m, BitRate: rate})
+			}
 		case stCarrierDown:
+			t.heardBeforeV21 = 0
 			t.flushData()
 			if t.fastSt != fastIdle {
 				t.emit(t30.Event{Kind: t30.EventCarrierDown, Modulation: m, BitRate: rate})
