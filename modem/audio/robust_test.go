@@ -30,9 +30,11 @@ type endpoint interface {
 }
 
 type ourEnd struct {
-	tr   *Transport
-	sess *t30.Session
-	sink *g3Sink
+	tr      *Transport
+	sess    *t30.Session
+	sink    *g3Sink
+	reports []t30.PageResult // OnPage, in order
+	evlog   func(time.Duration, t30.Event)
 }
 
 func (e *ourEnd) tx(b []int16)      { e.tr.Tx(b) }
@@ -43,6 +45,9 @@ func (e *ourEnd) ok() bool          { return e.sess.Result().Code == t30.OK }
 func (e *ourEnd) pages() []*g3.Page { return e.sink.kept }
 func (e *ourEnd) step(now time.Duration) {
 	for _, ev := range e.tr.Events() {
+		if e.evlog != nil {
+			e.evlog(now, ev)
+		}
 		e.sess.Handle(now, ev)
 	}
 	e.sess.Advance(now)
@@ -82,13 +87,15 @@ type pairCase struct {
 	seed             uint64
 	log              bool    // spandsp flow log to stderr, for debugging
 	drift            float64 // sample-clock offset of the sender->receiver line in ppm (the other way: -drift)
+	noECM            bool    // both ends without error correction (T.30 Annex A off)
 }
 
 func newEnd(t testing.TB, kind string, send bool, c pairCase, doc []*g3.Page, dir string) endpoint {
 	if kind == "ours" {
 		tr := New(c.law)
-		cfg := t30.Config{FrontEnd: tr, Ident: "+1 555 0100", DisableV17: c.noV17}
 		e := &ourEnd{tr: tr, sink: &g3Sink{}}
+		cfg := t30.Config{FrontEnd: tr, Ident: "+1 555 0100", DisableV17: c.noV17, DisableECM: c.noECM,
+			OnPage: func(p t30.PageResult) { e.reports = append(e.reports, p) }}
 		if send {
 			cfg.Role, cfg.Calling, cfg.Source = t30.Send, true, &g3Source{pages: doc}
 		} else {
@@ -101,7 +108,7 @@ func newEnd(t testing.TB, kind string, send bool, c pairCase, doc []*g3.Page, di
 		e.sess = s
 		return e
 	}
-	cfg := spandsp.FaxConfig{ECM: true, Ident: "spandsp", Log: c.log}
+	cfg := spandsp.FaxConfig{ECM: !c.noECM, Ident: "spandsp", Log: c.log}
 	if c.noV17 {
 		cfg.Modems = spandsp.ModemV29 | spandsp.ModemV27ter
 	}
