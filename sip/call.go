@@ -127,6 +127,7 @@ type Call struct {
 	abandoned     *sipmsg.Request // our T.38 re-INVITE that timed out, whose late 2xx we still accept
 	lastAckCSeq   uint32
 	answered      bool
+	held          []Event // events that came before EventAnswered, delivered right after it
 	localBye      bool
 	ended         bool
 	cause         error
@@ -314,6 +315,35 @@ func (c *Call) endFromDialog(cause error) {
 }
 
 func (c *Call) emit(e Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.answered && e.Kind != EventHangup {
+		// A peer may re-INVITE the moment it has sent the ACK that confirms the dialog, before the
+		// goroutine that saw the ACK has announced the answer: hold its events so a consumer always
+		// sees EventAnswered first (markAnswered delivers them).
+		c.held = append(c.held, e)
+		return
+	}
+	c.deliverLocked(e)
+}
+
+// markAnswered records that the dialog is confirmed and, in one step under c.mu, delivers
+// EventAnswered followed by any events held before it. It returns the media at that moment.
+func (c *Call) markAnswered() MediaKind {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.answered = true
+	c.deliverLocked(Event{Kind: EventAnswered})
+	for _, e := range c.held {
+		c.deliverLocked(e)
+	}
+	c.held = nil
+	return c.media
+}
+
+// deliverLocked hands e to the consumer without blocking (the events channel is buffered; a
+// consumer that stopped reading loses events, never the call).
+func (c *Call) deliverLocked(e Event) {
 	select {
 	case c.events <- e:
 	default:

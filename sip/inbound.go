@@ -146,7 +146,10 @@ func (e *Endpoint) onInitialInvite(req *sipmsg.Request, tx sipmsg.ServerTransact
 	_ = tr
 
 	// Media first, so the answer carries our port; every later failure path ends in finish().
-	var body []byte
+	var (
+		body        []byte
+		answeredT38 bool // the 200 answers an image-only offer with T.38
+	)
 	c.mu.Lock()
 	switch {
 	case delayed:
@@ -169,6 +172,7 @@ func (e *Endpoint) onInitialInvite(req *sipmsg.Request, tx sipmsg.ServerTransact
 	default:
 		var port int
 		port, err = c.newImageStreamLocked()
+		answeredT38 = err == nil
 		if err == nil {
 			ans := t38.Answer(img.params, trunk.t38)
 			c.startT38Locked(img.remote, agreeT38(ans, img.params, ans))
@@ -209,15 +213,13 @@ func (e *Endpoint) onInitialInvite(req *sipmsg.Request, tx sipmsg.ServerTransact
 		c.finish(ErrNoAcceptableMedia, false)
 		return
 	}
-	c.mu.Lock()
-	c.answered = true
-	media := c.media
-	c.mu.Unlock()
-	c.emit(Event{Kind: EventAnswered})
-	if media == MediaT38 {
+	media := c.markAnswered()
+	if answeredT38 {
+		// Our 200 answered an image-only offer. (A peer re-INVITE that switched to T.38 before
+		// markAnswered has its own event, held and delivered by markAnswered.)
 		s, _ := c.T38()
 		c.emit(Event{Kind: EventT38Started, Remote: true, T38: s})
-	} else if trunk.T38Enabled() && trunk.T38.Reinvite == ReinviteAnswer {
+	} else if media == MediaAudio && trunk.T38Enabled() && trunk.T38.Reinvite == ReinviteAnswer {
 		// We are the receiving side: ask for T.38 right after the ACK (fax-protocols §3.6).
 		c.RequestT38()
 	}

@@ -209,14 +209,13 @@ func (e *Endpoint) Dial(ctx context.Context, r DialRequest) (*Call, error) {
 	}
 	c.mu.Lock()
 	c.startAudioLocked(aud.codec, aud.pt, aud.remote)
-	c.answered = true
 	c.mu.Unlock()
 	c.refreshSessionTimer(dlg.InviteResponse)
 	go func() {
 		<-dlg.Context().Done()
 		c.endFromDialog(ErrRemoteHangup)
 	}()
-	c.emit(Event{Kind: EventAnswered})
+	c.markAnswered()
 	if after := trunk.T38.OutboundReinviteAfter; after > 0 && c.t38Allowed() {
 		// The far end normally re-INVITEs (it is the receiver); if not, we do (fax-protocols §3.6).
 		go func() {
