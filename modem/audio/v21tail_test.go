@@ -51,8 +51,8 @@ func TestV21FrameEndInLostPacket(t *testing.T) {
 	// packet position of the transmission is tried: no position may produce a wrong frame, and a
 	// loss in the frame's last packets (before this change packet 59 of 61 lost the frame) must
 	// not lose it. Losses inside the frame's body are hdlc.Deframer's gap repair; the positions
-	// where it fails are logged (about 6 of 15: the V.21 demodulator's first bit after a gap is
-	// often wrong, and a gap across the opening flag cannot be repaired).
+	// where it fails are logged (1 of 15 since the V.21 receiver resynchronises after a fill-in
+	// and the deframer repairs gaps across the opening flag: the closing flag's packet).
 	pps := []byte{0xFF, 0x13, 0xBF, 0x4F, 0x00, 0x00, 0x36}
 	for _, closing := range []int{1, 2} {
 		good, blocks := v21Lossy(t, pps, closing, -1)
