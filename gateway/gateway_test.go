@@ -310,7 +310,11 @@ func TestLoopbackByeMidFax(t *testing.T) {
 			t.Fatalf("received %d pages, partial %v: %s", r.Pages, r.Partial, r.T30)
 		}
 		samePages(t, r.TIFF, pages[:1])
-	case <-time.After(15 * time.Second):
+	case <-time.After(60 * time.Second):
+		// Normally B sees A's BYE at once. If the BYE is lost (A's endpoint is closing while it
+		// sends it, and a loaded CI machine widens that window), B must still end on its own T.30
+		// timers (T2 repeats, then the 15 s UDPTL backstop) and record the partial fax: allow for
+		// that path rather than only the fast one.
 		t.Fatal("partial fax not delivered")
 	}
 	waitIdle(t, a, b)
