@@ -8,7 +8,7 @@ import (
 )
 
 func TestSocketDirFor(t *testing.T) {
-	short := "/work/main/data/pg"
+	short := "/srv/faxseal/data/pg"
 	if got := socketDirFor(short); got != short {
 		t.Fatalf("short path: socket in %s, want the data dir", got)
 	}
