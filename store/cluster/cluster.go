@@ -175,10 +175,25 @@ func (c *Cluster) StopIfIdle(ctx context.Context, ownApplication string) (stoppe
 	if err != nil {
 		return false, fmt.Errorf("cluster: %w", err)
 	}
+	// A client that has just closed its connections (a tool that ran a moment ago) may still have
+	// backends on their way out: look again for a short while before counting it as connected.
 	var others int
-	err = conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-		WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name <> $1`,
-		ownApplication).Scan(&others)
+	for try := 0; ; try++ {
+		err = conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name <> $1`,
+			ownApplication).Scan(&others)
+		if err != nil || others == 0 || try == 20 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if err != nil {
+			break
+		}
+	}
 	conn.Close(ctx)
 	if err != nil {
 		return false, fmt.Errorf("cluster: %w", err)
