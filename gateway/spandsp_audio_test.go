@@ -163,25 +163,8 @@ func TestSpandspAudioInbound488(t *testing.T) {
 	defer cancel()
 	go peer.run(ctx)
 	scen := sippScenario(t, dir, "uac_audio_488_wait_bye.xml", "m=audio [media_port] ", "m=audio "+strconv.Itoa(peer.port())+" ")
-	cmd := exec.CommandContext(ctx, "sipp", b.Endpoint().Addr("udp"), "-sf", scen, "-s", numB, "-i", "127.0.0.1",
-		"-p", strconv.Itoa(freePort(t)), "-mi", "127.0.0.1", "-mp", strconv.Itoa(freePort(t)), "-m", "1", "-nostdin",
-		"-timeout", "140s", "-timeout_error", "-trace_err")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("sipp: %v\n%s", err, out[max(0, len(out)-2000):])
-	}
-	var r Received
-	select {
-	case r = <-got.ch:
-	case <-time.After(10 * time.Second):
-		t.Fatal("nothing delivered")
-	}
-	if r.Pages != 3 || r.Partial {
-		t.Fatalf("received %d pages, partial %v: %s", r.Pages, r.Partial, r.T30)
-	}
-	samePages(t, r.TIFF, pages)
+	r := callInAndExpectPages(t, ctx, b, got, dir, scen, "140s", pages)
 	t.Logf("spandsp: %d %s; ours: %s", peer.code, peer.text, r.T30)
-	waitIdle(t, b)
 }
 
 // TestSpandspAudioOutbound488: the gateway sends 3 pages to a SIPp callee that answers G.711

@@ -175,9 +175,17 @@ func TestSpandspInboundT38ThreePages(t *testing.T) {
 	defer cancel()
 	go peer.run(ctx)
 	scen := sippScenario(t, dir, "uac_t38_wait_bye.xml", "m=image [media_port] udptl t38", "m=image "+strconv.Itoa(peer.port())+" udptl t38")
+	r := callInAndExpectPages(t, ctx, b, got, dir, scen, "80s", pages)
+	t.Logf("spandsp: %d %s; ours: %s", peer.code, peer.text, r.T30)
+}
+
+// callInAndExpectPages runs the SIPp caller scenario scen (in dir) against b once, within sippTimeout,
+// then expects b to deliver exactly pages, complete, and to end with nothing leaked.
+func callInAndExpectPages(t *testing.T, ctx context.Context, b *Gateway, got *received, dir, scen, sippTimeout string, pages []*g3.Page) Received {
+	t.Helper()
 	cmd := exec.CommandContext(ctx, "sipp", b.Endpoint().Addr("udp"), "-sf", scen, "-s", numB, "-i", "127.0.0.1",
 		"-p", strconv.Itoa(freePort(t)), "-mi", "127.0.0.1", "-mp", strconv.Itoa(freePort(t)), "-m", "1", "-nostdin",
-		"-timeout", "80s", "-timeout_error", "-trace_err")
+		"-timeout", sippTimeout, "-timeout_error", "-trace_err")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sipp: %v\n%s", err, out[max(0, len(out)-2000):])
@@ -188,12 +196,12 @@ func TestSpandspInboundT38ThreePages(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("nothing delivered")
 	}
-	if r.Pages != 3 || r.Partial {
+	if r.Pages != len(pages) || r.Partial {
 		t.Fatalf("received %d pages, partial %v: %s", r.Pages, r.Partial, r.T30)
 	}
 	samePages(t, r.TIFF, pages)
-	t.Logf("spandsp: %d %s; ours: %s", peer.code, peer.text, r.T30)
 	waitIdle(t, b)
+	return r
 }
 
 // TestSpandspOutboundToSIPpUAS: the gateway sends 3 pages to a SIPp callee that answers G.711 and
